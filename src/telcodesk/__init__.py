@@ -1,0 +1,6 @@
+"""telcodesk: customer operations for telecom operators, ISPs and their resellers."""
+
+from telcodesk.celery import app as celery_app
+
+__all__ = ["celery_app"]
+__version__ = "0.1.0"

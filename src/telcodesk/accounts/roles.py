@@ -1,0 +1,52 @@
+"""Roles and what each may do. Explicit on purpose: a test walks this table.
+
+A permission is a plain string ``<area>.<action>``. Adding one means adding it to
+PERMISSIONS and granting it below; anything not granted is refused.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", _("Agent")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    BACK_OFFICE = "back_office", _("Back office")
+    ADMIN = "admin", _("Administrator")
+
+
+PERMISSIONS: dict[str, str] = {
+    "customer.view": "See customers, their documents, contacts, services and balance",
+    "customer.create": "Register a new customer",
+    "customer.edit": "Change a customer's profile, documents, contacts and addresses",
+    "customer.confirm_contact": "Mark a phone or e-mail as verified with the customer",
+    "customer.delete": "Delete a customer",
+    "subscription.edit": "Create or change subscriptions, plans and equipment",
+    "subscription.change_status": "Block, unblock, disconnect or cancel a subscription",
+    "ledger.view": "See invoices, payments and balance",
+    "ledger.edit": "Register invoices and payments",
+    "audit.view": "Read the audit log of personal-data access",
+    "team.manage": "Create teams and assign people",
+    "org.manage": "Change organization settings, API keys and packs",
+}
+
+_AGENT = {"customer.view", "customer.create", "customer.edit", "customer.confirm_contact",
+          "ledger.view"}
+_BACK_OFFICE = _AGENT | {"subscription.edit", "subscription.change_status", "ledger.edit"}
+_SUPERVISOR = _BACK_OFFICE | {"audit.view", "team.manage"}
+_ADMIN = set(PERMISSIONS)
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.AGENT: frozenset(_AGENT),
+    Role.BACK_OFFICE: frozenset(_BACK_OFFICE),
+    Role.SUPERVISOR: frozenset(_SUPERVISOR),
+    Role.ADMIN: frozenset(_ADMIN),
+}
+
+
+def role_allows(role: str, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())

@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from telcodesk.api import api
+from telcodesk.core import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("telcodesk.accounts.urls")),
+    path("", include("telcodesk.customers.urls")),
+]

@@ -7,6 +7,7 @@ organization) who must see and change nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -54,6 +55,12 @@ def make_user(username: str, organization: Organization, role: str, **fields: ob
     team, _created = Team.objects.get_or_create(organization=organization, name="Front line")
     Membership.objects.create(user=user, organization=organization, role=role, team=team)
     return user
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # PBKDF2 at production strength makes every user creation cost ~0.3 s.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def _celery(args: list[str]) -> None:
         raise SystemExit(2)
     from telcodesk.celery import app
 
-    app.start(["celery", *args])
+    app.start(args)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
@@ -14,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from telcodesk.accounts import services
-from telcodesk.accounts.models import Membership
+from telcodesk.accounts.models import Membership, User
 from telcodesk.core.errors import ValidationFailed
 
 
@@ -95,12 +97,12 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
 def preferences_view(request: HttpRequest) -> HttpResponse:
     import zoneinfo
 
-    user = request.user
+    user = cast(User, request.user)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
             services.user_preferences_update(
-                user=user,  # type: ignore[arg-type]
+                user=user,
                 language=request.POST.get("language", ""),
                 time_zone=request.POST.get("time_zone", ""),
             )
@@ -108,19 +110,15 @@ def preferences_view(request: HttpRequest) -> HttpResponse:
             if org_id and org_id.isdigit():
                 membership = Membership.objects.filter(user=user, organization_id=org_id).first()
                 if membership is not None:
-                    user.active_organization_id = membership.organization_id  # type: ignore[union-attr]
-                    user.save(update_fields=["active_organization"])  # type: ignore[union-attr]
+                    user.active_organization_id = membership.organization_id
+                    user.save(update_fields=["active_organization"])
         except ValidationFailed as exc:
             errors = exc.details
         else:
             messages.success(request, _("Your preferences were saved."))
             response = redirect("accounts:preferences")
-            if user.language:  # type: ignore[union-attr]
-                response.set_cookie(
-                    settings.LANGUAGE_COOKIE_NAME,
-                    user.language,  # type: ignore[union-attr]
-                    samesite="Lax",
-                )
+            if user.language:
+                response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax")
             return response
     return render(
         request,
@@ -142,10 +140,10 @@ def language_switch_view(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "")
     if language not in {code for code, _label in settings.LANGUAGES}:
         language = settings.LANGUAGE_CODE
-    user = request.user
-    if user.is_authenticated:
-        user.language = language  # type: ignore[union-attr]
-        user.save(update_fields=["language"])  # type: ignore[union-attr]
+    if request.user.is_authenticated:
+        user = cast(User, request.user)
+        user.language = language
+        user.save(update_fields=["language"])
     response = HttpResponseRedirect(_safe_next(request, "/"))
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
     return response

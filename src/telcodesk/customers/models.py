@@ -40,9 +40,7 @@ class Customer(OrganizationOwnedModel):
     last_name = models.CharField(_("last names"), max_length=120, blank=True)
     company_name = models.CharField(_("company name"), max_length=200, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
-    segment = models.CharField(
-        max_length=20, choices=Segment.choices, default=Segment.RESIDENTIAL
-    )
+    segment = models.CharField(max_length=20, choices=Segment.choices, default=Segment.RESIDENTIAL)
     preferred_language = models.CharField(max_length=8, blank=True)
     preferred_channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
     consent_whatsapp = models.BooleanField(default=False)
@@ -225,9 +223,7 @@ class SubscriptionStatus(models.TextChoices):
 
 
 class Subscription(OrganizationOwnedModel):
-    customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="subscriptions"
-    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="subscriptions")
     contract_number = models.CharField(max_length=40)
     service_id = models.CharField(max_length=40, help_text=_("short id agents search by"))
     service_type = models.CharField(max_length=24, choices=ServiceType.choices)

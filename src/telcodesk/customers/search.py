@@ -1,0 +1,416 @@
+"""Customer search: one box that finds a customer by name or by any identifier.
+
+How a query is answered, in a small fixed number of queries:
+
+1. Identifiers (one UNION query over the indexed columns, scoped to what the actor
+   sees): phones (``phone_query_forms``: E.164 candidates of whatever was typed),
+   document numbers (``document_query_forms``: compact forms, with or without dots and
+   dashes), service IDs and contract numbers (upper-case, as stored), e-mails
+   (lower-case). These are exact matches and rank first, with score ``IDENTIFIER_SCORE``.
+2. Names, normalized with ``names.normalize_name`` (lower-case, accent-free), with AND
+   semantics: every query token must match a token of the name.
+
+   * Precise stage: every token as a whole word, the last one as a word prefix
+     ("Quis" finds "Quispe"). PostgreSQL: word-boundary regular expressions served
+     by the GIN trigram index ``customer_search_name_trgm``; SQLite: ``CustomerNameKey``
+     rows looked up by key (``namekey_org_key``).
+   * Typo stage, only when the precise stage found fewer than ``limit`` customers:
+     PostgreSQL: ``search_name %> token`` (pg_trgm word similarity, same GIN index);
+     SQLite: the one-deletion keys of each token (symmetric deletion: one insertion,
+     deletion, substitution or adjacent transposition).
+
+   Very short queries (every token under 3 characters) are a prefix of the whole
+   name, served by a B-tree (``customer_search_name_prefix`` on PostgreSQL,
+   the keys' B-tree on SQLite).
+
+   The database returns at most ``NAME_CANDIDATES`` candidates; they are verified and
+   scored here in Python, the same way on both databases, with a real edit distance.
+3. The customers of the best hits are fetched in one query (with their organization).
+
+Scores: identifiers ``IDENTIFIER_SCORE`` (2.0); names in (0, 1]: per query token 1.0
+for the same word, 0.9 for a prefix of a word (0.8 if it is not the last token), 0.7
+for a word one edit away, 0.6 for a prefix one edit away (last token only); the mean
+over the query tokens, slightly lowered for names with many more words than the query.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import CharField, F, QuerySet, Value
+
+from telcodesk.accounts.models import Organization
+from telcodesk.core.tenancy import Actor
+from telcodesk.customers.documents import document_query_forms
+from telcodesk.customers.models import (
+    ContactPoint,
+    Customer,
+    CustomerAssignment,
+    CustomerNameKey,
+    IdentityDocument,
+    Subscription,
+)
+from telcodesk.customers.names import MAX_KEY_LEN, MIN_TYPO_TOKEN, deletion_keys, normalize_name
+from telcodesk.customers.phones import phone_query_forms
+from telcodesk.customers.selectors import customers_visible
+
+IDENTIFIER_SCORE = 2.0
+NAME_CANDIDATES = 200  # rows a name stage may hand to Python for scoring
+MAX_QUERY_LENGTH = 200
+MAX_NAME_TOKENS = 6
+MIN_TRIGRAM_TOKEN = 3  # pg_trgm cannot narrow a search with shorter words
+TYPO_WORD_SIMILARITY = 0.4  # an adjacent transposition in a 6-letter word scores 0.43
+IDENTIFIER_KINDS = ("service_id", "contract", "document", "phone", "email")
+_KIND_ORDER = {kind: index for index, kind in enumerate(IDENTIFIER_KINDS)}
+_CONTACT_KINDS = {ContactPoint.Kind.PHONE: "phone", ContactPoint.Kind.EMAIL: "email"}
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    customer: Customer
+    matched_on: str  # "phone" | "document" | "service_id" | "contract" | "email" | "name"
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What a query can be: computed once, used by the search and by search_explain."""
+
+    text: str
+    phone_forms: list[str] = field(default_factory=list)
+    document_forms: list[str] = field(default_factory=list)
+    subscription_forms: list[str] = field(default_factory=list)
+    email: str = ""
+    name_tokens: list[str] = field(default_factory=list)
+
+    @property
+    def contact_values(self) -> list[str]:
+        return [*self.phone_forms, *([self.email] if self.email else [])]
+
+    @property
+    def kinds(self) -> list[str]:
+        tried = []
+        if self.subscription_forms:
+            tried += ["service_id", "contract"]
+        if self.document_forms:
+            tried.append("document")
+        if self.phone_forms:
+            tried.append("phone")
+        if self.email:
+            tried.append("email")
+        if self.name_tokens:
+            tried.append("name")
+        return tried
+
+    @property
+    def name_is_short(self) -> bool:
+        return all(len(token) < MIN_TRIGRAM_TOKEN for token in self.name_tokens)
+
+
+def search_plan(*, actor: Actor, query: str) -> SearchPlan:
+    text = " ".join((query or "").split())[:MAX_QUERY_LENGTH]
+    if not text:
+        return SearchPlan(text="")
+    compact = text.replace(" ", "").upper()
+    subscription_forms: list[str] = []
+    if 0 < len(compact) <= 40 and "@" not in compact:
+        subscription_forms = list(dict.fromkeys([text.upper(), compact]))
+    email = text.lower() if "@" in text and " " not in text else ""
+    tokens = normalize_name(text).split()
+    # A name has at least one letter: "70712345" or "12.345.678" are not names.
+    if not any(char.isalpha() for char in "".join(tokens)) or email:
+        tokens = []
+    return SearchPlan(
+        text=text,
+        phone_forms=phone_query_forms(text, region=actor.organization.country),
+        document_forms=document_query_forms(text),
+        subscription_forms=subscription_forms,
+        email=email,
+        name_tokens=[token[:MAX_KEY_LEN] for token in tokens[:MAX_NAME_TOKENS]],
+    )
+
+
+def customer_search(*, actor: Actor, query: str, limit: int = 20) -> list[SearchHit]:
+    """The customers the actor may see that match ``query``, best first.
+
+    Exact identifier matches (phone, document, service ID, contract, e-mail) come
+    first with score ``IDENTIFIER_SCORE``, then name matches scored in (0, 1].
+    At most four queries (identifiers, two name stages, customers).
+    """
+    visible = customers_visible(actor=actor)  # checks customer.view
+    plan = search_plan(actor=actor, query=query)
+    limit = max(1, min(limit, 100))
+    ranked: dict[int, tuple[str, float]] = {}
+    for customer_id, kind in _identifier_matches(actor=actor, plan=plan):
+        if len(ranked) >= limit:
+            break
+        ranked.setdefault(customer_id, (kind, IDENTIFIER_SCORE))
+    if plan.name_tokens and len(ranked) < limit:
+        for customer_id, score in _name_matches(
+            actor=actor, tokens=plan.name_tokens, limit=limit, exclude=set(ranked)
+        ):
+            if len(ranked) >= limit:
+                break
+            ranked.setdefault(customer_id, ("name", score))
+    if not ranked:
+        return []
+    customers = visible.select_related("organization").in_bulk(list(ranked))
+    return [
+        SearchHit(customer=customers[customer_id], matched_on=kind, score=score)
+        for customer_id, (kind, score) in ranked.items()
+        if customer_id in customers
+    ]
+
+
+def search_explain(*, actor: Actor, query: str) -> dict[str, Any]:
+    """Which kinds of match a query is tried as, and with which forms (no database)."""
+    actor.require("customer.view")
+    plan = search_plan(actor=actor, query=query)
+    if connection.vendor == "postgresql":
+        name_method = "prefix" if plan.name_is_short else "pg_trgm"
+    else:
+        name_method = "name_keys"
+    return {
+        "query": plan.text,
+        "kinds": plan.kinds,
+        "phone_forms": plan.phone_forms,
+        "document_forms": plan.document_forms,
+        "subscription_forms": plan.subscription_forms,
+        "email": plan.email,
+        "name_tokens": plan.name_tokens,
+        "name_method": name_method if plan.name_tokens else "",
+        "name_stages": (["precise", "typo"] if plan.name_tokens and not plan.name_is_short else [])
+        or (["prefix"] if plan.name_tokens else []),
+        "reseller_scope": actor.is_reseller,
+    }
+
+
+# --- identifiers ------------------------------------------------------------------
+
+
+def _scoped(queryset: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
+    """Rows of customers the actor sees (the rows carry their customer's organization)."""
+    if actor.is_reseller:
+        return queryset.filter(customer__assignments__reseller=actor.organization)
+    return queryset.filter(organization=actor.organization)
+
+
+def _identifier_matches(*, actor: Actor, plan: SearchPlan) -> list[tuple[int, str]]:
+    """(customer id, kind) of exact identifier matches, in one query, best kind first."""
+    parts: list[QuerySet[Any]] = []
+    text = CharField()
+    if plan.contact_values:
+        parts.append(
+            _scoped(ContactPoint.objects.filter(value__in=plan.contact_values), actor)
+            .annotate(hit_customer=F("customer_id"), hit_kind=F("kind"))
+            .values_list("hit_customer", "hit_kind")
+        )
+    if plan.document_forms:
+        parts.append(
+            _scoped(IdentityDocument.objects.filter(number__in=plan.document_forms), actor)
+            .annotate(hit_customer=F("customer_id"), hit_kind=Value("document", text))
+            .values_list("hit_customer", "hit_kind")
+        )
+    if plan.subscription_forms:
+        for column, kind in (("service_id", "service_id"), ("contract_number", "contract")):
+            parts.append(
+                _scoped(
+                    Subscription.objects.filter(**{f"{column}__in": plan.subscription_forms}),
+                    actor,
+                )
+                .annotate(hit_customer=F("customer_id"), hit_kind=Value(kind, text))
+                .values_list("hit_customer", "hit_kind")
+            )
+    if not parts:
+        return []
+    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    rows = [(customer_id, _CONTACT_KINDS.get(kind, kind)) for customer_id, kind in query]
+    rows.sort(key=lambda row: (_KIND_ORDER[row[1]], row[0]))
+    return rows
+
+
+# --- names ------------------------------------------------------------------------
+
+
+def _name_matches(
+    *, actor: Actor, tokens: list[str], limit: int, exclude: set[int]
+) -> list[tuple[int, float]]:
+    """(customer id, score) of name matches, best first; at most two queries."""
+    postgres = connection.vendor == "postgresql"
+    stages = ["precise", "typo"]
+    if all(len(token) < MIN_TRIGRAM_TOKEN for token in tokens):
+        stages = ["prefix"]
+    scored: dict[int, float] = {}
+    for stage in stages:
+        fetch = _pg_candidates if postgres else _sqlite_candidates
+        for customer_id, search_name in fetch(actor=actor, tokens=tokens, stage=stage):
+            if customer_id in exclude or customer_id in scored:
+                continue
+            score = name_score(tokens, search_name)
+            if score > 0:
+                scored[customer_id] = score
+        if len(scored) >= limit:
+            break
+    ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
+    return ranked[:limit]
+
+
+def _scope_sql(actor: Actor, alias: str = "c") -> tuple[str, list[Any]]:
+    if actor.is_reseller:
+        table = CustomerAssignment._meta.db_table
+        return (
+            f"EXISTS (SELECT 1 FROM {table} a WHERE a.customer_id = {alias}.id "
+            "AND a.reseller_id = %s)",
+            [actor.organization.pk],
+        )
+    return f"{alias}.organization_id = %s", [actor.organization.pk]
+
+
+def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[int, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def _word_regex(token: str, *, prefix: bool) -> str:
+    # Tokens are normalized to [a-z0-9]: nothing to escape.
+    return f"(^| ){token}" if prefix else f"(^| ){token}( |$)"
+
+
+def _pg_candidates(*, actor: Actor, tokens: list[str], stage: str) -> list[tuple[int, str]]:
+    customer = Customer._meta.db_table
+    scope, params = _scope_sql(actor)
+    where = [scope]
+    last = len(tokens) - 1
+    if stage == "prefix":
+        # Served by customer_search_name_prefix (varchar_pattern_ops).
+        where.append("c.search_name LIKE %s")
+        params.append(tokens[0] + "%")
+        for token in tokens[1:]:
+            where.append("(c.search_name || '') ~ %s")  # a filter, not an index condition
+            params.append(_word_regex(token, prefix=True))
+        sql = f"SELECT c.id, c.search_name FROM {customer} c WHERE {' AND '.join(where)} LIMIT %s"
+        return _fetch(sql, [*params, NAME_CANDIDATES])
+    for index, token in enumerate(tokens):
+        # Words too short for trigrams are checked on the rows found by the others.
+        column = "c.search_name" if len(token) >= MIN_TRIGRAM_TOKEN else "(c.search_name || '')"
+        if stage == "typo" and len(token) >= MIN_TYPO_TOKEN:
+            where.append(f"{column} %%> %s")
+            params.append(token)
+        else:
+            where.append(f"{column} ~ %s")
+            params.append(_word_regex(token, prefix=index == last))
+    sql = f"SELECT c.id, c.search_name FROM {customer} c WHERE {' AND '.join(where)} LIMIT %s"
+    if stage == "typo":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SET LOCAL pg_trgm.word_similarity_threshold = %s" % TYPO_WORD_SIMILARITY
+                )
+            return _fetch(sql, [*params, NAME_CANDIDATES])
+    return _fetch(sql, [*params, NAME_CANDIDATES])
+
+
+def _sqlite_candidates(*, actor: Actor, tokens: list[str], stage: str) -> list[tuple[int, str]]:
+    customer = Customer._meta.db_table
+    keys_table = CustomerNameKey._meta.db_table
+    scope, params = _scope_sql(actor)
+    if actor.is_reseller:
+        operators = Organization.operators.through._meta.db_table
+        orgs_sql = f"(SELECT to_organization_id FROM {operators} WHERE from_organization_id = %s)"
+    else:
+        orgs_sql = "(%s)"
+    org_id = actor.organization.pk
+    where = [scope]
+    last = len(tokens) - 1
+    for index, token in enumerate(tokens):
+        alternatives: list[str] = []
+        sub_params: list[Any] = [org_id]
+        if stage == "typo" and len(token) >= MIN_TYPO_TOKEN:
+            keys = sorted(deletion_keys(token))
+            alternatives.append(f"k.key IN ({', '.join(['%s'] * len(keys))})")
+            sub_params += keys
+        elif index != last and stage != "prefix":
+            alternatives.append("(k.key = %s AND k.token_len = %s)")
+            sub_params += [token, len(token)]
+        if index == last or stage == "prefix":
+            # A word that starts with the token (the key of the whole word, not a deletion).
+            alternatives.append("(k.key >= %s AND k.key < %s AND length(k.key) = k.token_len)")
+            sub_params += [token, token + "\uffff"]
+        where.append(
+            f"c.id IN (SELECT k.customer_id FROM {keys_table} k WHERE k.organization_id IN "
+            f"{orgs_sql} AND ({' OR '.join(alternatives)}))"
+        )
+        params += sub_params
+    sql = f"SELECT c.id, c.search_name FROM {customer} c WHERE {' AND '.join(where)} LIMIT %s"
+    return _fetch(sql, [*params, NAME_CANDIDATES])
+
+
+# --- scoring ----------------------------------------------------------------------
+
+_SPACE = re.compile(" +")
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` becomes ``b`` by at most one insertion, deletion, substitution or
+    swap of two adjacent characters (optimal string alignment distance <= 1)."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    start = 0
+    while start < min(la, lb) and a[start] == b[start]:
+        start += 1
+    if la == lb:
+        if a[start + 1 :] == b[start + 1 :]:
+            return True  # substitution
+        return (
+            start + 1 < la
+            and a[start] == b[start + 1]
+            and a[start + 1] == b[start]
+            and a[start + 2 :] == b[start + 2 :]
+        )
+    if la > lb:
+        return a[start + 1 :] == b[start:]
+    return a[start:] == b[start + 1 :]
+
+
+def _token_score(query_token: str, words: list[str], *, is_last: bool) -> float:
+    best = 0.0
+    typo_ok = len(query_token) >= MIN_TYPO_TOKEN
+    for word in words:
+        if word == query_token:
+            return 1.0
+        if word.startswith(query_token):
+            best = max(best, 0.9 if is_last else 0.8)
+        elif typo_ok and within_one_edit(query_token, word):
+            best = max(best, 0.7)
+        elif (
+            typo_ok
+            and is_last
+            and len(word) > len(query_token)
+            and within_one_edit(query_token, word[: len(query_token)])
+        ):
+            best = max(best, 0.6)
+    return best
+
+
+def name_score(tokens: list[str], search_name: str) -> float:
+    """How well the normalized query tokens match a normalized name: 0 (no) to 1."""
+    words = [word for word in _SPACE.split(search_name) if word]
+    if not words or not tokens:
+        return 0.0
+    total = 0.0
+    last = len(tokens) - 1
+    for index, token in enumerate(tokens):
+        score = _token_score(token, words, is_last=index == last)
+        if score == 0:
+            return 0.0
+        total += score
+    coverage = min(1.0, len(tokens) / len(words))
+    return round(total / len(tokens) * (0.9 + 0.1 * coverage), 4)

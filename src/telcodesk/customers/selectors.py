@@ -1,0 +1,195 @@
+"""Reads of customers, always scoped to what the actor may see.
+
+An operator's people see the operator's customers; a reseller's people see only the
+customers assigned to their organization (CustomerAssignment). Anything else is
+"not found", never "forbidden": we do not confirm that another organization's
+customer exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from telcodesk.accounts.models import AuditLog
+from telcodesk.accounts.services import audit_record
+from telcodesk.core.errors import NotFound
+from telcodesk.core.tenancy import Actor
+from telcodesk.customers.models import (
+    Address,
+    ContactPoint,
+    Customer,
+    IdentityDocument,
+    Invoice,
+    Payment,
+    Subscription,
+    SubscriptionStatusChange,
+    TimelineEvent,
+)
+
+TIMELINE_PAGE = 50
+
+
+def customers_visible(*, actor: Actor) -> QuerySet[Customer]:
+    """Every customer the actor's organization may see."""
+    actor.require("customer.view")
+    if actor.is_reseller:
+        return Customer.objects.filter(assignments__reseller=actor.organization)
+    return Customer.objects.filter(organization=actor.organization)
+
+
+def customer_get(*, actor: Actor, customer_id: int, audit: bool = False) -> Customer:
+    customer = (
+        customers_visible(actor=actor).select_related("organization").filter(pk=customer_id).first()
+    )
+    if customer is None:
+        raise NotFound(_("No such customer. Search again by name, phone or document."))
+    if audit:
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.VIEW,
+            object_type="customer",
+            object_id=customer.pk,
+            organization=customer.organization,
+        )
+    return customer
+
+
+@dataclass(frozen=True)
+class Balance:
+    currency: str
+    outstanding: Decimal
+    overdue: Decimal
+    days_overdue: int
+    open_invoices: int
+
+    @property
+    def is_in_debt(self) -> bool:
+        return self.overdue > 0
+
+
+def balance_of(invoices: list[Invoice], *, currency: str, today: date) -> Balance:
+    """Outstanding and overdue amounts, and the age of the oldest overdue invoice."""
+    outstanding = Decimal("0")
+    overdue = Decimal("0")
+    days = 0
+    open_count = 0
+    for invoice in invoices:
+        status = invoice.status_on(today)
+        if status in (Invoice.Status.OPEN, Invoice.Status.OVERDUE):
+            open_count += 1
+            outstanding += invoice.outstanding
+        if status == Invoice.Status.OVERDUE:
+            overdue += invoice.outstanding
+            days = max(days, invoice.days_overdue_on(today))
+    return Balance(
+        currency=currency,
+        outstanding=outstanding,
+        overdue=overdue,
+        days_overdue=days,
+        open_invoices=open_count,
+    )
+
+
+def customer_balance(*, actor: Actor, customer: Customer, today: date | None = None) -> Balance:
+    today = today or timezone.localdate()
+    invoices = list(Invoice.objects.filter(customer=customer, is_void=False))
+    return balance_of(invoices, currency=customer.organization.currency, today=today)
+
+
+@dataclass
+class CustomerProfile:
+    customer: Customer
+    documents: list[IdentityDocument]
+    contacts: list[ContactPoint]
+    addresses: list[Address]
+    subscriptions: list[Subscription]
+    invoices: list[Invoice]
+    payments: list[Payment]
+    balance: Balance
+    timeline: list[TimelineEvent]
+    today: date
+    invoice_status: dict[int, str] = field(default_factory=dict)
+
+
+def customer_profile(*, actor: Actor, customer_id: int, audit: bool = True) -> CustomerProfile:
+    """Everything the customer page shows, in a fixed number of queries."""
+    customer = customer_get(actor=actor, customer_id=customer_id, audit=audit)
+    today = timezone.localdate()
+    subscriptions = list(
+        Subscription.objects.filter(customer=customer)
+        .select_related("plan", "installation_address")
+        .prefetch_related(
+            "equipment",
+            Prefetch(
+                "status_history",
+                queryset=SubscriptionStatusChange.objects.select_related("changed_by"),
+            ),
+        )
+        .order_by("status", "-started_on")
+    )
+    invoices = list(Invoice.objects.filter(customer=customer).order_by("-issued_on", "-id"))
+    payments: list[Payment] = []
+    if actor.can("ledger.view"):
+        payments = list(Payment.objects.filter(customer=customer)[:50])
+    balance = balance_of(
+        [inv for inv in invoices if not inv.is_void],
+        currency=customer.organization.currency,
+        today=today,
+    )
+    return CustomerProfile(
+        customer=customer,
+        documents=list(customer.documents.order_by("-is_primary", "id")),
+        contacts=list(
+            customer.contacts.select_related("verified_by").order_by("kind", "-is_primary", "id")
+        ),
+        addresses=list(customer.addresses.order_by("purpose", "id")),
+        subscriptions=subscriptions,
+        invoices=invoices[:24] if actor.can("ledger.view") else [],
+        payments=payments,
+        balance=balance,
+        timeline=list(customer.timeline.select_related("actor")[:TIMELINE_PAGE]),
+        today=today,
+        invoice_status={inv.pk: inv.status_on(today) for inv in invoices},
+    )
+
+
+def subscriptions_visible(*, actor: Actor) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(customer__in=customers_visible(actor=actor))
+
+
+def subscription_get(*, actor: Actor, subscription_id: int) -> Subscription:
+    subscription = (
+        subscriptions_visible(actor=actor)
+        .select_related("customer", "plan")
+        .filter(pk=subscription_id)
+        .first()
+    )
+    if subscription is None:
+        raise NotFound(_("No such service. Check the service ID and try again."))
+    return subscription
+
+
+def recent_customers(*, actor: Actor, limit: int = 10) -> list[Customer]:
+    """The customers this user opened most recently (from the audit log)."""
+    if actor.user is None:
+        return []
+    ids: list[int] = []
+    for object_id in (
+        AuditLog.objects.filter(
+            actor=actor.user, object_type="customer", action=AuditLog.Action.VIEW
+        )
+        .order_by("-at")
+        .values_list("object_id", flat=True)[: limit * 5]
+    ):
+        if object_id.isdigit() and int(object_id) not in ids:
+            ids.append(int(object_id))
+        if len(ids) >= limit:
+            break
+    by_id = {c.pk: c for c in customers_visible(actor=actor).filter(pk__in=ids)}
+    return [by_id[i] for i in ids if i in by_id]

@@ -1,0 +1,343 @@
+"""The typed schema of an operator pack (``src/telcodesk/packs/<name>.yaml``).
+
+Every model forbids unknown fields, so a typo in a pack is an error, not a silently
+ignored key. Rules that look at more than one field (unique codes, a reseller's
+operators, duplicate stages) raise a ``pack_rule`` error whose context carries
+``at``: the part of the path below the validated object, so the loader can report
+the exact YAML path of the bad field (``organizations[0].pipelines[1].stages[4].name``).
+
+Later issues extend this schema (templates, automations, SLA policies, playbooks...):
+add a field with a default so existing packs stay valid.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from babel.numbers import list_currencies
+from django.utils.translation import gettext as _
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from telcodesk.customers.models import ServiceType, Technology
+
+# The countries telcodesk has documents, phones, addresses and holidays for.
+SUPPORTED_COUNTRIES: frozenset[str] = frozenset({"AR", "BO", "BR", "EC", "MX"})
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("es", "pt-br", "en")
+
+_VERSION_RE = re.compile(r"^\d+(\.\d+){0,2}$")
+
+
+def pack_rule_error(at: str, message: str) -> PydanticCustomError:
+    """A cross-field rule broken at ``at`` (a path relative to the validated object)."""
+    # The message is already translated and formatted; braces would be read as
+    # placeholders by pydantic, so they are doubled.
+    template = message.replace("{", "{{").replace("}", "}}")
+    return PydanticCustomError("pack_rule", template, {"at": at})
+
+
+@lru_cache(maxsize=1)
+def _known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+@lru_cache(maxsize=1)
+def _known_currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def _check_country(value: str) -> str:
+    if value not in SUPPORTED_COUNTRIES:
+        raise PydanticCustomError(
+            "country",
+            _("{value} is not a supported country; use one of {allowed}."),
+            {"value": value, "allowed": ", ".join(sorted(SUPPORTED_COUNTRIES))},
+        )
+    return value
+
+
+def _check_currency(value: str) -> str:
+    if value not in _known_currencies():
+        raise PydanticCustomError(
+            "currency",
+            _("{value} is not an ISO 4217 currency code (e.g. BOB, ARS, BRL, USD, MXN)."),
+            {"value": value},
+        )
+    return value
+
+
+def _check_time_zone(value: str) -> str:
+    if value not in _known_time_zones():
+        raise PydanticCustomError(
+            "time_zone",
+            _("{value} is not a known IANA time zone (e.g. America/La_Paz)."),
+            {"value": value},
+        )
+    return value
+
+
+def _check_version(value: str) -> str:
+    if not _VERSION_RE.match(value):
+        raise PydanticCustomError(
+            "version",
+            _("{value} is not a version; write it as MAJOR.MINOR.PATCH, e.g. 1.0.0."),
+            {"value": value},
+        )
+    return value
+
+
+def version_key(version: str) -> tuple[int, int, int]:
+    """``"1.10"`` -> ``(1, 10, 0)``: versions compare numerically, not as text."""
+    parts = [int(part) for part in version.split(".")]
+    parts += [0] * (3 - len(parts))
+    return (parts[0], parts[1], parts[2])
+
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", max_length=64)]
+CountryCode = Annotated[str, AfterValidator(_check_country)]
+CurrencyCode = Annotated[str, AfterValidator(_check_currency)]
+TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
+Version = Annotated[str, AfterValidator(_check_version)]
+Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$", to_lower=True)]
+Language = Literal["es", "pt-br", "en"]
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Speed = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
+class PackModel(BaseModel):
+    """Base of every pack section: unknown fields are errors; no silent coercions."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Branding(PackModel):
+    name: Name
+    color: Color
+    logo_text: Annotated[str, StringConstraints(min_length=1, max_length=4)]
+
+
+class PlanSpec(PackModel):
+    code: Slug
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
+    service_type: ServiceType
+    technology: Technology | None = None
+    download_mbps: Speed | None = None
+    upload_mbps: Speed | None = None
+    monthly_price: Money
+    # None in the YAML means "the organization's currency"; filled in by OrganizationSpec.
+    currency: CurrencyCode | None = None
+    components: list[ShortName] = Field(default_factory=list)
+    description: Text = ""
+
+
+class StageSpec(PackModel):
+    name: ShortName
+    kind: Literal["open", "won", "lost"]
+    color: Color
+    sla_minutes: Annotated[StrictInt, Field(gt=0)] | None = None
+    description: Text = ""
+
+
+class LossReasonSpec(PackModel):
+    name: ShortName
+    # How an agent counters this outcome, in the pack's language.
+    counter: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class PipelineSpec(PackModel):
+    name: ShortName
+    stages: Annotated[list[StageSpec], Field(min_length=1)]
+    loss_reasons: list[LossReasonSpec] = Field(default_factory=list)
+
+    @field_validator("stages")
+    @classmethod
+    def _stage_names_are_unique(cls, stages: list[StageSpec]) -> list[StageSpec]:
+        seen: dict[str, int] = {}
+        for index, stage in enumerate(stages):
+            key = stage.name.casefold()
+            if key in seen:
+                raise pack_rule_error(
+                    f"[{index}].name",
+                    _(
+                        'Stage "%(name)s" is duplicated (stages[%(first)d] and '
+                        "stages[%(again)d]); give every stage of a pipeline its own name."
+                    )
+                    % {"name": stage.name, "first": seen[key], "again": index},
+                )
+            seen[key] = index
+        if not any(stage.kind == "open" for stage in stages):
+            raise pack_rule_error(
+                "", _("A pipeline needs at least one open stage for leads to work in.")
+            )
+        return stages
+
+    @field_validator("loss_reasons")
+    @classmethod
+    def _loss_reasons_are_unique(cls, reasons: list[LossReasonSpec]) -> list[LossReasonSpec]:
+        seen: set[str] = set()
+        for index, reason in enumerate(reasons):
+            key = reason.name.casefold()
+            if key in seen:
+                raise pack_rule_error(
+                    f"[{index}].name",
+                    _('Loss reason "%(name)s" is duplicated in this pipeline.')
+                    % {"name": reason.name},
+                )
+            seen.add(key)
+        return reasons
+
+
+class OrganizationSpec(PackModel):
+    slug: Slug
+    name: Name
+    kind: Literal["operator", "reseller"]
+    country: CountryCode
+    currency: CurrencyCode
+    time_zone: TimeZoneName
+    languages: Annotated[list[Language], Field(min_length=1)]
+    default_language: Language
+    branding: Branding
+    # A reseller lists the slugs of the operators it works for: an organization of the
+    # same pack, or an operator already loaded from another pack (checked when loading).
+    operators: list[Slug] = Field(default_factory=list)
+    # ``holidays`` subdivision code (e.g. "C" for Cochabamba) for business-day counts.
+    holidays_subdivision: Annotated[str, StringConstraints(max_length=40)] | None = None
+    # Id of the address protocol agents must follow (e.g. "bo-anexo1").
+    address_format: Slug | None = None
+    plans: list[PlanSpec] = Field(default_factory=list)
+    pipelines: list[PipelineSpec] = Field(default_factory=list)
+    notes: Text = ""
+
+    @field_validator("languages")
+    @classmethod
+    def _languages_are_unique(cls, languages: list[str]) -> list[str]:
+        for index, language in enumerate(languages):
+            if language in languages[:index]:
+                raise pack_rule_error(
+                    f"[{index}]",
+                    _("Language %(language)s is listed twice.") % {"language": language},
+                )
+        return languages
+
+    @field_validator("plans")
+    @classmethod
+    def _plan_codes_are_unique(cls, plans: list[PlanSpec]) -> list[PlanSpec]:
+        seen: set[str] = set()
+        for index, plan in enumerate(plans):
+            if plan.code in seen:
+                raise pack_rule_error(
+                    f"[{index}].code",
+                    _('Plan code "%(code)s" is used twice in this organization.')
+                    % {"code": plan.code},
+                )
+            seen.add(plan.code)
+        return plans
+
+    @field_validator("pipelines")
+    @classmethod
+    def _pipeline_names_are_unique(cls, pipelines: list[PipelineSpec]) -> list[PipelineSpec]:
+        seen: set[str] = set()
+        for index, pipeline in enumerate(pipelines):
+            key = pipeline.name.casefold()
+            if key in seen:
+                raise pack_rule_error(
+                    f"[{index}].name",
+                    _('Pipeline "%(name)s" is defined twice.') % {"name": pipeline.name},
+                )
+            seen.add(key)
+        return pipelines
+
+    @model_validator(mode="after")
+    def _check_organization(self) -> OrganizationSpec:
+        if self.default_language not in self.languages:
+            raise pack_rule_error(
+                "default_language",
+                _("The default language %(language)s must be one of languages.")
+                % {"language": self.default_language},
+            )
+        if self.kind == "reseller" and not self.operators:
+            raise pack_rule_error(
+                "operators",
+                _("A reseller must list at least one operator it works for."),
+            )
+        if self.kind == "operator" and self.operators:
+            raise pack_rule_error(
+                "operators",
+                _(
+                    "An operator does not work for other operators; remove operators or "
+                    "make this organization a reseller."
+                ),
+            )
+        if self.holidays_subdivision is not None:
+            import holidays
+
+            subdivisions = holidays.list_supported_countries().get(self.country, [])
+            if self.holidays_subdivision not in subdivisions:
+                raise pack_rule_error(
+                    "holidays_subdivision",
+                    _("%(subdivision)s is not a holidays subdivision of %(country)s.")
+                    % {"subdivision": self.holidays_subdivision, "country": self.country},
+                )
+        for plan in self.plans:
+            if plan.currency is None:
+                plan.currency = self.currency
+        return self
+
+
+class Pack(PackModel):
+    name: Slug
+    version: Version
+    title: Name
+    description: Text = ""
+    organizations: Annotated[list[OrganizationSpec], Field(min_length=1)]
+    notes: Text = ""
+
+    @model_validator(mode="after")
+    def _check_organizations(self) -> Pack:
+        index_of: dict[str, int] = {}
+        for index, organization in enumerate(self.organizations):
+            if organization.slug in index_of:
+                raise pack_rule_error(
+                    f"organizations[{index}].slug",
+                    _('Organization slug "%(slug)s" is used twice in this pack.')
+                    % {"slug": organization.slug},
+                )
+            index_of[organization.slug] = index
+        for index, organization in enumerate(self.organizations):
+            for position, slug in enumerate(organization.operators):
+                target = index_of.get(slug)
+                if target is not None and self.organizations[target].kind != "operator":
+                    raise pack_rule_error(
+                        f"organizations[{index}].operators[{position}]",
+                        _('"%(slug)s" is a reseller, not an operator.') % {"slug": slug},
+                    )
+        return self
+
+    def organization(self, slug: str) -> OrganizationSpec:
+        return next(org for org in self.organizations if org.slug == slug)
+
+    def external_operator_slugs(self) -> dict[str, str]:
+        """Operator slugs referenced but not declared here -> the path that names them."""
+        declared = {organization.slug for organization in self.organizations}
+        external: dict[str, str] = {}
+        for index, organization in enumerate(self.organizations):
+            for position, slug in enumerate(organization.operators):
+                if slug not in declared and slug not in external:
+                    external[slug] = f"organizations[{index}].operators[{position}]"
+        return external

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo serve test test-fast e2e lint typecheck fmt migrations-check schema schema-check messages browser bench clean
+.PHONY: messages-extract setup demo serve test test-fast e2e lint typecheck fmt migrations-check schema schema-check messages browser bench clean
 
 setup: $(STAMP) messages
 
@@ -19,6 +19,10 @@ $(STAMP): requirements.lock pyproject.toml
 # Compiled catalogs are build products: made from the committed .po files with Babel.
 messages: $(STAMP)
 	@$(BIN)/python -m telcodesk.core.i18n_compile
+
+# Refresh the catalogs from the source (needs GNU gettext's xgettext, a developer tool).
+messages-extract: $(STAMP)
+	cd src/telcodesk && ../../$(BIN)/telcodesk makemessages -l es -l pt_BR --no-obsolete --ignore "migrations/*"
 
 # Debian's Chromium for the browser tests; installed when missing and we may (root + apt).
 browser:

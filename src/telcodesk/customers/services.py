@@ -166,6 +166,12 @@ def customer_create(
         customer.consent_updated_at = timezone.now()
     customer.search_name = search_name_for(customer)
     customer.save()
+    timeline_add(
+        actor=actor,
+        customer=customer,
+        kind=TimelineEvent.Kind.CHANGE,
+        summary=_("Customer registered"),
+    )
     for doc in documents or []:
         document_add(actor=actor, customer=customer, **doc)
     for phone in phones or []:
@@ -181,12 +187,6 @@ def customer_create(
         object_type="customer",
         object_id=customer.pk,
         changes={name: str(value) for name, value in cleaned.items()},
-    )
-    timeline_add(
-        actor=actor,
-        customer=customer,
-        kind=TimelineEvent.Kind.CHANGE,
-        summary=_("Customer registered"),
     )
     return customer
 
@@ -639,7 +639,10 @@ def subscription_create(
         customer=customer,
         kind=TimelineEvent.Kind.SUBSCRIPTION,
         summary=_("Service %(service)s registered (%(plan)s)")
-        % {"service": service_id, "plan": subscription.plan_name or service_type},
+        % {
+            "service": service_id,
+            "plan": subscription.plan_name or ServiceType(service_type).label,
+        },
     )
     return subscription
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Page, expect
+from tests.conftest import PASSWORD, make_organization, make_user
 
 from e2e.conftest import Screenshot
 from telcodesk.accounts.models import User
@@ -16,7 +17,6 @@ from telcodesk.accounts.roles import Role
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers import services
 from telcodesk.customers.models import ContactPoint, Customer
-from tests.conftest import PASSWORD, make_organization, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

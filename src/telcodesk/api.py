@@ -197,7 +197,7 @@ def _json_not_allowed(view: Callable[..., Any]) -> Callable[..., Any]:
             answer = api.create_response(
                 request,
                 error_body(
-                    "method_not_allowed",
+                    ErrorCode.METHOD_NOT_ALLOWED,
                     _("This address does not accept %(method)s. Use: %(allowed)s.")
                     % {"method": request.method, "allowed": allowed},
                     {"allowed": allowed.split(", ")},
@@ -306,12 +306,13 @@ def _too_large(request: HttpRequest, exc: Exception) -> HttpResponse:
     message = _("The request is too large: send at most %(size)s bytes.") % {
         "size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     }
-    return api.create_response(request, error_body("too_large", message), status=413)
+    return api.create_response(request, error_body(ErrorCode.TOO_LARGE, message), status=413)
 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # ninja's own HttpErrors (e.g. a body that is not JSON): keep the status.
+    code: str
     if exc.status_code == 400:
         code, message = ErrorCode.INVALID, _("The request could not be read: send valid JSON.")
     elif exc.status_code == 403:
@@ -328,7 +329,9 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     message = _("Something went wrong on our side. Try again; if it persists, report the id.")
     request_id = request_id_var.get()
     details = {"request_id": request_id} if request_id != "-" else {}
-    return api.create_response(request, error_body("server_error", message, details), status=500)
+    return api.create_response(
+        request, error_body(ErrorCode.SERVER_ERROR, message, details), status=500
+    )
 
 
 # --- routers --------------------------------------------------------------------------

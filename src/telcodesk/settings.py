@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_htmx",
+    "ninja",  # serves the API docs page's assets locally (no CDN)
     "telcodesk.core",
     "telcodesk.accounts",
     "telcodesk.customers",

@@ -114,9 +114,7 @@ class TestNameSearch:
     def test_it_finds_a_company_by_a_word_of_its_name(
         self, agent: Actor, people: dict[str, Customer]
     ) -> None:
-        assert ids(customer_search(actor=agent, query="ferreteria andes")) == [
-            people["company"].pk
-        ]
+        assert ids(customer_search(actor=agent, query="ferreteria andes")) == [people["company"].pk]
 
     def test_a_very_short_query_is_a_prefix(
         self, agent: Actor, people: dict[str, Customer]
@@ -181,9 +179,7 @@ class TestIdentifierSearch:
         self, agent: Actor, people: dict[str, Customer]
     ) -> None:
         hits = customer_search(actor=agent, query="JOSE.perez@example.COM")
-        assert [(hit.customer.pk, hit.matched_on) for hit in hits] == [
-            (people["jose"].pk, "email")
-        ]
+        assert [(hit.customer.pk, hit.matched_on) for hit in hits] == [(people["jose"].pk, "email")]
 
     def test_a_part_of_an_identifier_is_no_match(
         self, agent: Actor, people: dict[str, Customer]
@@ -233,9 +229,9 @@ class TestIdentifierSearch:
             ("20-12345678-6", "document"),
         ]:
             hits = customer_search(actor=actor, query=typed)
-            assert [(hit.customer.pk, hit.matched_on) for hit in hits] == [
-                (customer.pk, kind)
-            ], typed
+            assert [(hit.customer.pk, hit.matched_on) for hit in hits] == [(customer.pk, kind)], (
+                typed
+            )
 
 
 # --- scope --------------------------------------------------------------------------

@@ -62,9 +62,7 @@ class TestPagesRender:
         assert response.context["recent_rows"][0].customer == customer
         assert response.context["stats"]["customers"] == 1
 
-    def test_every_tab_of_the_customer_page_renders(
-        self, world: World, customer: Customer
-    ) -> None:
+    def test_every_tab_of_the_customer_page_renders(self, world: World, customer: Customer) -> None:
         client = client_for(world.agent)
         for tab in ("services", "billing", "timeline"):
             response = client.get(reverse("customers:detail_tab", args=[customer.pk, tab]))
@@ -74,9 +72,7 @@ class TestPagesRender:
         assert "Juan Carlos Mamani Quispe" in response.text
         assert "+591 71234567" in response.text
 
-    def test_search_finds_a_phone_typed_with_spaces(
-        self, world: World, customer: Customer
-    ) -> None:
+    def test_search_finds_a_phone_typed_with_spaces(self, world: World, customer: Customer) -> None:
         response = client_for(world.agent).get(reverse("customers:list"), {"q": "7123 4567"})
 
         assert response.status_code == 200
@@ -100,6 +96,38 @@ class TestPagesRender:
 
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("accounts:login"))
+
+    def test_account_pages_render(self, world: World) -> None:
+        client = client_for(world.agent)
+        for name in ("accounts:preferences", "accounts:password_change", "customers:create"):
+            assert client.get(reverse(name)).status_code == 200, name
+
+    def test_a_customer_registered_from_the_console_gets_its_phone(self, world: World) -> None:
+        response = client_for(world.agent).post(
+            reverse("customers:create"),
+            {
+                "kind": "person",
+                "segment": "residential",
+                "first_name": "Rosa",
+                "last_name": "Flores",
+                "phone-raw": "7 765 4321",
+                "phone-label": "mobile",
+            },
+        )
+
+        customer = Customer.objects.get(last_name="Flores")
+        assert response.status_code == 302
+        assert response["Location"] == reverse("customers:detail", args=[customer.pk])
+        assert list(customer.contacts.values_list("value", flat=True)) == ["+59177654321"]
+
+    def test_a_reseller_cannot_register_a_customer(self, world: World) -> None:
+        response = client_for(world.reseller_agent).post(
+            reverse("customers:create"),
+            {"kind": "person", "segment": "residential", "last_name": "Flores"},
+        )
+
+        assert response.status_code == 422
+        assert not Customer.objects.exists()
 
 
 class TestScoping:
@@ -210,9 +238,7 @@ class TestInlineEdits:
         assert response["Location"] == reverse("customers:detail", args=[customer.pk])
         assert customer.contacts.filter(kind="email", value="juan@example.com").exists()
 
-    def test_confirming_a_contact_sets_verified_on(
-        self, world: World, customer: Customer
-    ) -> None:
+    def test_confirming_a_contact_sets_verified_on(self, world: World, customer: Customer) -> None:
         contact = customer.contacts.get()
 
         response = client_for(world.agent).post(
@@ -276,9 +302,7 @@ class TestInlineEdits:
 
 
 class TestSignIn:
-    def test_after_too_many_failures_even_the_right_password_is_refused(
-        self, world: World
-    ) -> None:
+    def test_after_too_many_failures_even_the_right_password_is_refused(self, world: World) -> None:
         client = Client()
         url = reverse("accounts:login")
         for _attempt in range(settings.LOGIN_MAX_FAILURES):

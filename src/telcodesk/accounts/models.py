@@ -117,7 +117,9 @@ class ApiKey(OrganizationOwnedModel):
 
     @staticmethod
     def generate_secret() -> str:
-        return "tdk_" + secrets.token_urlsafe(32)
+        # The prefix (first 8 characters after "tdk_") is hex, so it never starts with "-"
+        # and is safe to type on a command line.
+        return "tdk_" + secrets.token_hex(4) + secrets.token_urlsafe(32)
 
 
 class AuditLog(models.Model):
@@ -146,6 +148,9 @@ class AuditLog(models.Model):
         indexes = [models.Index(fields=["organization", "object_type", "object_id", "at"])]
         ordering = ["-at"]
 
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+
 
 class LoginAttempt(models.Model):
     """Failed logins, kept in the database so throttling holds across processes."""
@@ -153,3 +158,6 @@ class LoginAttempt(models.Model):
     username = models.CharField(max_length=150, db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.at:%Y-%m-%d %H:%M}"

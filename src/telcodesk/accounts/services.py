@@ -67,6 +67,19 @@ def api_key_create(*, actor: Actor, name: str, role: str) -> tuple[ApiKey, str]:
     return key, secret
 
 
+def api_key_revoke(*, prefix: str, organization: Organization | None = None) -> ApiKey:
+    """Revoke the active key with ``prefix`` (optionally only within ``organization``)."""
+    prefix = prefix.removeprefix("tdk_")[: ApiKey.PREFIX_LEN]
+    keys = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True)
+    if organization is not None:
+        keys = keys.filter(organization=organization)
+    key = keys.first()
+    if key is None or keys.filter(pk=key.pk).update(revoked_at=timezone.now()) != 1:
+        raise NotFound(_("No active API key with this prefix. List the keys to find it."))
+    key.refresh_from_db()
+    return key
+
+
 def api_key_authenticate(*, secret: str) -> Actor | None:
     """The actor an API key secret stands for, or None (constant-time hash compare)."""
     import hmac

@@ -125,10 +125,10 @@ def preferences_view(request: HttpRequest) -> HttpResponse:
         "accounts/preferences.html",
         {
             "errors": errors,
-            "time_zones": sorted(
-                tz for tz in zoneinfo.available_timezones() if tz.startswith("America/")
-            )
-            + ["UTC"],
+            "time_zones": [
+                *sorted(tz for tz in zoneinfo.available_timezones() if tz.startswith("America/")),
+                "UTC",
+            ],
         },
         status=422 if errors else 200,
     )

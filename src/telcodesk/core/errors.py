@@ -21,6 +21,9 @@ class ErrorCode(StrEnum):
     INVALID_PHONE = "invalid_phone"
     INVALID_ADDRESS = "invalid_address"
     INVALID_PACK = "invalid_pack"
+    TOO_LARGE = "too_large"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    SERVER_ERROR = "server_error"
 
 
 class DomainError(Exception):

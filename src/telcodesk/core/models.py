@@ -33,3 +33,6 @@ class WorkerHeartbeat(models.Model):
 
     token = models.CharField(max_length=64, unique=True)
     seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.token} {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -208,6 +208,10 @@ def _render_bolivian(fields_: AddressFields) -> str:
     return line
 
 
+def _first_keyword(words: list[str]) -> int:
+    return next((i for i, word in enumerate(words) if word in _BO_KEYWORDS), len(words))
+
+
 def parse_bolivian_line(line: str) -> ParsedAddress:
     """Read a line written under the Bolivian protocol back into its parts.
 
@@ -217,7 +221,8 @@ def parse_bolivian_line(line: str) -> ParsedAddress:
     saying what to fix. ``render_one_line`` of the result is stable: reading and
     writing it again gives the same line.
     """
-    text = _squeeze(line).upper()
+    # Word processors turn " - " into an en dash; read any dash as the separator.
+    text = re.sub(r"[\u2010-\u2015]", "-", _squeeze(line).upper())
     problems: list[str] = []
     if not text:
         problems.append(
@@ -229,8 +234,15 @@ def parse_bolivian_line(line: str) -> ParsedAddress:
         main, reference = text[: observations.start()], text[observations.end() :]
 
     words = main.split()
-    first_keyword = next((i for i, word in enumerate(words) if word in _BO_KEYWORDS), len(words))
+    first_keyword = _first_keyword(words)
     head = " ".join(words[:first_keyword])
+    if "-" in head:
+        # Make the separating dash a word of its own, so that "PAZ-2020" or "PAZ-ENTRE"
+        # read like "PAZ - 2020" and a keyword glued to it is still seen.
+        before, _dash, after = head.partition("-")
+        words = [*before.split(), "-", *after.split(), *words[first_keyword:]]
+        first_keyword = _first_keyword(words)
+        head = " ".join(words[:first_keyword])
     street, dash, number = head.partition("-")
     street, number = street.strip(), number.strip()
     if head and not dash:

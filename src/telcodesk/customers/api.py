@@ -620,6 +620,13 @@ def customers_update(
     return customer_out(profile, actor=actor)
 
 
+@router.delete("/customers/{customer_id}", response={204: None, **ERRORS}, summary="Delete")
+def customers_delete(request: HttpRequest, customer_id: int) -> tuple[int, None]:
+    """Delete a customer and its records (administrators only); audited."""
+    services.customer_delete(actor=_actor(request), customer_id=customer_id)
+    return 204, None
+
+
 @router.post("/customers/{customer_id}/phones", response={201: ContactOut, **WRITE_ERRORS})
 def customers_phone_add(
     request: HttpRequest, customer_id: int, payload: PhoneIn

@@ -57,6 +57,7 @@ class Customer(OrganizationOwnedModel):
         indexes = [
             models.Index(fields=["organization", "search_name"], name="customer_org_name"),
             models.Index(fields=["organization", "birth_date"], name="customer_org_birth"),
+            models.Index(fields=["organization", "created_at"], name="customer_org_created"),
         ]
 
     def __str__(self) -> str:

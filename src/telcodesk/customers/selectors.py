@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +28,7 @@ from telcodesk.customers.models import (
     Invoice,
     Payment,
     Subscription,
+    SubscriptionStatus,
     SubscriptionStatusChange,
     TimelineEvent,
 )
@@ -193,3 +194,35 @@ def recent_customers(*, actor: Actor, limit: int = 10) -> list[Customer]:
             break
     by_id = {c.pk: c for c in customers_visible(actor=actor).filter(pk__in=ids)}
     return [by_id[i] for i in ids if i in by_id]
+
+
+def customers_latest(*, actor: Actor, limit: int = 6) -> QuerySet[Customer]:
+    """The newest customers (by primary key: indexed, unlike created_at)."""
+    return customers_visible(actor=actor).order_by("-pk")[:limit]
+
+
+def console_home_stats(*, actor: Actor) -> dict[str, int]:
+    """The figures on the console home page, for the actor's organization."""
+    visible = customers_visible(actor=actor)
+    subscriptions = subscriptions_visible(actor=actor)
+    now = timezone.localtime()
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    status_counts = dict(
+        subscriptions.filter(
+            status__in=[
+                SubscriptionStatus.ACTIVE,
+                SubscriptionStatus.BLOCKED,
+                SubscriptionStatus.PARTIALLY_BLOCKED,
+            ]
+        )
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    return {
+        "customers": visible.count(),
+        "new_this_month": visible.filter(created_at__gte=month_start).count(),
+        "active_services": status_counts.get(SubscriptionStatus.ACTIVE, 0),
+        "blocked_services": status_counts.get(SubscriptionStatus.BLOCKED, 0)
+        + status_counts.get(SubscriptionStatus.PARTIALLY_BLOCKED, 0),
+    }

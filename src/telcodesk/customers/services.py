@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from telcodesk.accounts.models import AuditLog, Organization
 from telcodesk.accounts.services import audit_record
-from telcodesk.core.errors import ErrorCode, NotFound, ValidationFailed
+from telcodesk.core.errors import ErrorCode, NotFound, PermissionDenied, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers import addresses as address_rules
 from telcodesk.customers.documents import normalize_document
@@ -861,3 +861,24 @@ def payment_register(
         % {"amount": value, "currency": payment.currency, "method": Payment.Method(method).label},
     )
     return payment
+
+
+@transaction.atomic
+def customer_delete(*, actor: Actor, customer_id: int) -> None:
+    """Delete a customer and everything that hangs from it (administrators only).
+
+    The audit log keeps who deleted whom; the row itself and its records are removed.
+    """
+    actor.require("customer.delete")
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    if actor.is_reseller:
+        raise PermissionDenied(_("Only the operator that owns a customer can delete it."))
+    audit_record(
+        actor=actor,
+        action=AuditLog.Action.DELETE,
+        object_type="customer",
+        object_id=customer.pk,
+        changes={"name": customer.display_name},
+        organization=customer.organization,
+    )
+    customer.delete()

@@ -24,7 +24,6 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy, to_locale
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -90,11 +89,19 @@ def console_view(view: ConsoleView[P]) -> Callable[Concatenate[HttpRequest, P], 
 # --- display helpers (presentation only) ------------------------------------------------
 
 
-def money(amount: Decimal | None, currency: str) -> str:
-    """``Bs 1.234,50`` / ``R$ 1.234,50`` / ``$1,234.50`` in the console's language."""
-    from babel.numbers import format_currency
+def money(amount: Decimal | None, currency: str, country: str = "") -> str:
+    """``Bs 1.234,50`` / ``R$ 1.234,50``: the operator's local symbol, the agent's digits."""
+    from babel.numbers import format_decimal, get_currency_symbol
 
-    return format_currency(amount or Decimal("0"), currency, locale=to_locale(get_language()))
+    country_locale = f"{'pt' if country.upper() == 'BR' else 'es'}_{country.upper() or 'BO'}"
+    try:
+        symbol = get_currency_symbol(currency, locale=country_locale)
+    except Exception:  # an unknown country/locale pair: the ISO code is always right
+        symbol = currency
+    number = format_decimal(
+        amount or Decimal("0"), format="#,##0.00", locale=to_locale(get_language() or "es")
+    )
+    return f"{symbol}\u00a0{number}"
 
 
 def phone_display(e164: str) -> str:
@@ -202,7 +209,7 @@ def document_rows(documents: list[IdentityDocument]) -> list[DocumentRow]:
     return [DocumentRow(d, document_display(d), document_kind_label(d.kind)) for d in documents]
 
 
-_STATUS_WEIGHT = {
+_STATUS_WEIGHT: dict[str, int] = {
     SubscriptionStatus.BLOCKED: 4,
     SubscriptionStatus.PARTIALLY_BLOCKED: 3,
     SubscriptionStatus.ACTIVE: 2,
@@ -246,9 +253,6 @@ def _status_label(status: str) -> str:
 @require_GET
 @console_view
 def home_view(request: HttpRequest, actor: Actor) -> HttpResponse:
-    visible = selectors.customers_visible(actor=actor)
-    subscriptions = selectors.subscriptions_visible(actor=actor)
-    month_start = timezone.localdate().replace(day=1)
     recent = selectors.recent_customers(actor=actor, limit=8)
     recent_rows = [
         customer_row(c)
@@ -256,15 +260,10 @@ def home_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     ]
     order = {c.pk: i for i, c in enumerate(recent)}
     recent_rows.sort(key=lambda row: order[row.customer.pk])
-    stats = {
-        "customers": visible.count(),
-        "new_this_month": visible.filter(created_at__date__gte=month_start).count(),
-        "active_services": subscriptions.filter(status=SubscriptionStatus.ACTIVE).count(),
-        "blocked_services": subscriptions.filter(
-            status__in=[SubscriptionStatus.BLOCKED, SubscriptionStatus.PARTIALLY_BLOCKED]
-        ).count(),
-    }
-    latest = [customer_row(c) for c in _with_row_data(visible.order_by("-created_at", "-id"))[:6]]
+    stats = selectors.console_home_stats(actor=actor)
+    latest = [
+        customer_row(c) for c in _with_row_data(selectors.customers_latest(actor=actor, limit=6))
+    ]
     return render(
         request,
         "customers/home.html",
@@ -325,6 +324,7 @@ def _page_context(actor: Actor, customer_id: int, *, audit: bool) -> dict[str, A
     profile = selectors.customer_profile(actor=actor, customer_id=customer_id, audit=audit)
     customer = profile.customer
     currency = customer.organization.currency
+    country = customer.organization.country
     invoices = [
         InvoiceRow(
             invoice=inv,
@@ -332,8 +332,8 @@ def _page_context(actor: Actor, customer_id: int, *, audit: bool) -> dict[str, A
             status_label=str(Invoice.Status(profile.invoice_status[inv.pk]).label)
             if inv.pk in profile.invoice_status
             else "",
-            amount=money(inv.amount, inv.currency),
-            outstanding=money(inv.outstanding, inv.currency),
+            amount=money(inv.amount, inv.currency, country),
+            outstanding=money(inv.outstanding, inv.currency, country),
         )
         for inv in profile.invoices
     ]
@@ -346,13 +346,16 @@ def _page_context(actor: Actor, customer_id: int, *, audit: bool) -> dict[str, A
         "documents": document_rows(profile.documents),
         "invoices": invoices,
         "subscriptions": [
-            SubscriptionRow(s, money(s.monthly_price, s.currency)) for s in profile.subscriptions
+            SubscriptionRow(s, money(s.monthly_price, s.currency, country))
+            for s in profile.subscriptions
         ],
         "active_services": len(active),
-        "payments": [PaymentRow(p, money(p.amount, p.currency)) for p in profile.payments],
-        "balance_outstanding": money(profile.balance.outstanding, currency),
-        "balance_overdue": money(profile.balance.overdue, currency),
-        "monthly_total": money(sum((s.monthly_price for s in active), Decimal("0")), currency),
+        "payments": [PaymentRow(p, money(p.amount, p.currency, country)) for p in profile.payments],
+        "balance_outstanding": money(profile.balance.outstanding, currency, country),
+        "balance_overdue": money(profile.balance.overdue, currency, country),
+        "monthly_total": money(
+            sum((s.monthly_price for s in active), Decimal("0")), currency, country
+        ),
         "can_edit": actor.can("customer.edit"),
         "can_confirm": actor.can("customer.confirm_contact"),
         "can_ledger": actor.can("ledger.view"),

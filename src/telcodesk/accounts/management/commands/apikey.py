@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from telcodesk.accounts.models import ApiKey, Organization
 from telcodesk.accounts.roles import Role
-from telcodesk.accounts.services import api_key_create
+from telcodesk.accounts.services import api_key_create, api_key_revoke
+from telcodesk.core.errors import NotFound
 from telcodesk.core.tenancy import Actor
 
 
@@ -41,7 +41,11 @@ class Command(BaseCommand):
         listing = actions.add_parser("list", help="list the keys of an organization")
         listing.add_argument("--org", required=True, help="organization slug")
         revoke = actions.add_parser("revoke", help="revoke a key by its prefix")
-        revoke.add_argument("prefix", help="the 8 characters after tdk_ (shown by list)")
+        revoke.add_argument(
+            "prefix",
+            help="the 8 characters after tdk_ (shown by list); write tdk_PREFIX when it "
+            "starts with '-'",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -77,10 +81,8 @@ class Command(BaseCommand):
             self.stderr.write(f"{organization.slug} has no API keys.")
 
     def _revoke(self, *, prefix: str) -> None:
-        prefix = prefix.removeprefix("tdk_")[: ApiKey.PREFIX_LEN]
-        revoked = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
-        if revoked != 1:
-            raise CommandError(f"No active API key with prefix {prefix!r}.")
-        self.stdout.write(f"API key {prefix} revoked.")
+        try:
+            key = api_key_revoke(prefix=prefix)
+        except NotFound as exc:
+            raise CommandError(exc.message) from None
+        self.stdout.write(f"API key {key.prefix} revoked.")

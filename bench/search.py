@@ -195,8 +195,7 @@ def fallback_load(
         "consent_email consent_calls external_ref notes search_name"
     ).split()
     contact_cols = (
-        "created_at updated_at organization_id customer_id kind value label is_whatsapp "
-        "is_primary"
+        "created_at updated_at organization_id customer_id kind value label is_whatsapp is_primary"
     ).split()
     document_cols = (
         "created_at updated_at organization_id customer_id kind number issued_in complement "

@@ -1,7 +1,7 @@
 """Customer search benchmark: the selector the UI uses against a naive scan.
 
-Loads N customers (with a phone, an identity document, a service with a contract,
-most with an e-mail) into a benchmark database of its own, then measures p50/p95/p99
+Loads N customers with customers.demo_data (documents, phones, e-mails, services
+with contracts, invoices...) into a benchmark database of its own, then measures p50/p95/p99
 of each kind of search through ``customers.search.customer_search`` and, in the same
 run, the same query texts done the naive way (``ILIKE '%q%'`` scans on PostgreSQL with
 index scans switched off, ``LIKE '%q%'`` on SQLite). Prints figures; asserts nothing.
@@ -24,7 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,14 +148,10 @@ def load(org: Any, count: int, seed: int) -> str:
     def progress(done: int, *_rest: Any) -> None:
         print(f"  loaded {done:,} in {time.perf_counter() - started:,.0f} s", flush=True)
 
-    try:
-        from telcodesk.customers.demo_data import generate_customers
-    except ImportError:
-        fallback_load(org, count, seed, progress=progress)
-        loader = "bench fallback loader (customers.demo_data not available)"
-    else:
-        generate_customers(organization=org, count=count, seed=seed, progress=progress)
-        loader = "customers.demo_data.generate_customers"
+    from telcodesk.customers.demo_data import generate_customers
+
+    generate_customers(organization=org, count=count, seed=seed, progress=progress)
+    loader = "customers.demo_data.generate_customers"
     analyze()
     print(f"  load done in {time.perf_counter() - started:,.0f} s ({loader})", flush=True)
     return loader
@@ -166,127 +162,6 @@ def analyze() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-
-
-# --- fallback loader (only while customers.demo_data does not exist) -----------------
-
-
-def fallback_load(
-    org: Any, count: int, seed: int, *, progress: Callable[[int], None], batch: int = 20_000
-) -> None:
-    """Minimal bulk loader: raw COPY (PostgreSQL) / executemany (SQLite).
-
-    Every customer: a Bolivian mobile, a CI, a fiber service with its contract, and an
-    e-mail for 60%. Names from Faker's es_MX lists (347 first names, 623 surnames).
-    """
-    from django.db import connection, transaction
-    from faker.providers.person.es_MX import Provider
-
-    from telcodesk.customers.names import name_keys, normalize_name
-
-    rng = random.Random(seed)
-    first_names = list(Provider.first_names)
-    last_names = list(Provider.last_names)
-    now = datetime.now(UTC)
-    postgres = connection.vendor == "postgresql"
-    customer_cols = (
-        "id created_at updated_at organization_id kind first_name last_name company_name "
-        "segment preferred_language preferred_channel consent_whatsapp consent_sms "
-        "consent_email consent_calls external_ref notes search_name"
-    ).split()
-    contact_cols = (
-        "created_at updated_at organization_id customer_id kind value label is_whatsapp is_primary"
-    ).split()
-    document_cols = (
-        "created_at updated_at organization_id customer_id kind number issued_in complement "
-        "is_primary"
-    ).split()
-    subscription_cols = (
-        "created_at updated_at organization_id customer_id contract_number service_id "
-        "service_type technology plan_name monthly_price currency status started_on "
-        "olt_name pon_port"
-    ).split()
-    key_cols = ["customer_id", "organization_id", "key", "token_len"]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM customers_customer")
-        next_id = int(cursor.fetchone()[0]) + 1
-    done = 0
-    while done < count:
-        size = min(batch, count - done)
-        customers, contacts, documents, subscriptions, keys = [], [], [], [], []
-        for offset in range(size):
-            cid = next_id + done + offset
-            serial = done + offset + 1
-            first = rng.choice(first_names)
-            if rng.random() < 0.2:
-                first = f"{first} {rng.choice(first_names)}"
-            last = f"{rng.choice(last_names)} {rng.choice(last_names)}"
-            company = ""
-            kind = "person"
-            if rng.random() < 0.04:
-                kind, first, last = "company", "", ""
-                company = f"Comercial {rng.choice(last_names)} {rng.choice(('SRL', 'SA'))}"
-            search_name = normalize_name(f"{first} {last} {company}")
-            customers.append(
-                (cid, now, now, org.pk, kind, first, last, company, "residential", "", "")
-                + (False, False, False, True, "", "", search_name)
-            )
-            contacts.append(
-                (now, now, org.pk, cid, "phone", f"+5917{serial:07d}", "mobile", True, True)
-            )
-            if rng.random() < 0.6:
-                local = normalize_name(f"{first or company}").replace(" ", ".")
-                contacts.append(
-                    (now, now, org.pk, cid, "email", f"{local}{serial}@example.com", "home")
-                    + (False, True)
-                )
-            documents.append((now, now, org.pk, cid, "bo_ci", str(1_000_000 + serial), "LP"))
-            documents[-1] += ("", True)
-            subscriptions.append(
-                (now, now, org.pk, cid, f"CT-{serial:08d}", f"FTTH-{serial:07d}", "fiber_ftth")
-                + ("fiber", "Fibra 100", 150, "BOB", "active", now.date(), "", "")
-            )
-            if not postgres:
-                keys.extend((cid, org.pk, key, length) for key, length in name_keys(search_name))
-        with transaction.atomic():
-            _insert("customers_customer", customer_cols, customers, postgres=postgres)
-            _insert("customers_contactpoint", contact_cols, contacts, postgres=postgres)
-            _insert("customers_identitydocument", document_cols, documents, postgres=postgres)
-            _insert("customers_subscription", subscription_cols, subscriptions, postgres=postgres)
-            if keys:
-                _insert("customers_customernamekey", key_cols, keys, postgres=postgres)
-        done += size
-        progress(done)
-    if postgres:
-        with connection.cursor() as cursor:
-            for table in (
-                "customers_customer",
-                "customers_contactpoint",
-                "customers_identitydocument",
-                "customers_subscription",
-            ):
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
-                )
-
-
-def _insert(
-    table: str, columns: list[str], rows: Iterable[tuple[Any, ...]], *, postgres: bool
-) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if postgres:
-            raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows)
-            )
 
 
 # --- queries ------------------------------------------------------------------------
@@ -346,8 +221,8 @@ def probes(org_id: int, per_kind: int, seed: int) -> list[Probe]:
     result: list[Probe] = []
     for c in chosen:
         if c.pk in phones:
-            number = phonenumbers.parse(phones[c.pk], None)
-            national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+            parsed = phonenumbers.parse(phones[c.pk], None)
+            national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
             result.append(Probe("phone", national, c.pk))
         if c.pk in documents:
             number = documents[c.pk]

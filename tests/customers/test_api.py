@@ -493,7 +493,7 @@ def test_back_office_changes_a_subscription_status(world: World, keys: Keys) -> 
     assert body["status"] == "blocked"
     assert [(h["from_status"], h["to_status"], h["reason"]) for h in body["status_history"]] == [
         ("active", "blocked", "unpaid invoices"),
-        ("", "active", "Service registered"),
+        ("", "active", ""),
     ]
     subscription.refresh_from_db()
     assert subscription.status == "blocked"

@@ -6,8 +6,10 @@ Runs on SQLite (CustomerNameKey) and PostgreSQL (pg_trgm) alike.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
+from pytest_django import DjangoAssertNumQueries
 
 from telcodesk.accounts.roles import Role
 from telcodesk.core.errors import PermissionDenied
@@ -25,7 +27,7 @@ from telcodesk.customers.services import customer_assign, customer_create, subsc
 from tests.conftest import World, make_organization, make_user
 
 
-def person(actor: Actor, first: str, last: str, **extra: object) -> Customer:
+def person(actor: Actor, first: str, last: str, **extra: Any) -> Customer:
     return customer_create(actor=actor, first_name=first, last_name=last, **extra)
 
 
@@ -287,7 +289,7 @@ class TestSearchCost:
         self,
         agent: Actor,
         people: dict[str, Customer],
-        django_assert_max_num_queries: pytest.FixtureDef,
+        django_assert_max_num_queries: DjangoAssertNumQueries,
         query: str,
     ) -> None:
         # identifiers (1) + two name stages (up to 4 with SET LOCAL and its savepoint)
@@ -301,7 +303,7 @@ class TestSearchCost:
         self,
         agent: Actor,
         people: dict[str, Customer],
-        django_assert_max_num_queries: pytest.FixtureDef,
+        django_assert_max_num_queries: DjangoAssertNumQueries,
     ) -> None:
         for index in range(25):
             person(agent, f"Nombre{index}", "Quispe")

@@ -621,10 +621,10 @@ def customers_update(
 
 
 @router.delete("/customers/{customer_id}", response={204: None, **ERRORS}, summary="Delete")
-def customers_delete(request: HttpRequest, customer_id: int) -> tuple[int, None]:
+def customers_delete(request: HttpRequest, customer_id: int) -> Status[None]:
     """Delete a customer and its records (administrators only); audited."""
     services.customer_delete(actor=_actor(request), customer_id=customer_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/customers/{customer_id}/phones", response={201: ContactOut, **WRITE_ERRORS})

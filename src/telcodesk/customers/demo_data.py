@@ -1168,7 +1168,7 @@ class _FastRandom(random.Random):
             start, stop = 0, start
         return start + int(self.random() * (stop - start))
 
-    def choice(self, seq: Sequence[Any]) -> Any:
+    def choice(self, seq: Sequence[Any]) -> Any:  # type: ignore[override]
         return seq[int(self.random() * len(seq))]
 
 
@@ -1802,6 +1802,11 @@ class CustomerFactory:
 # --- writers ---------------------------------------------------------------------------------
 
 
+def _columns(model: type[models.Model]) -> list[str]:
+    fields_ = [model._meta.get_field(name) for name in FIELDS[model]]
+    return [field_.column for field_ in fields_ if isinstance(field_, models.Field)]
+
+
 def _copy_write(batch: Batch) -> None:
     """COPY every table of the batch through psycopg 3."""
     with connection.cursor() as cursor:
@@ -1810,7 +1815,7 @@ def _copy_write(batch: Batch) -> None:
             rows = batch.rows[model]
             if not rows:
                 continue
-            columns = ", ".join(f'"{model._meta.get_field(name).column}"' for name in FIELDS[model])
+            columns = ", ".join(f'"{column}"' for column in _columns(model))
             with raw.copy(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN') as copy:
                 write_row = copy.write_row
                 for row in rows:
@@ -1826,7 +1831,7 @@ def _sql_write(batch: Batch) -> None:
             if not rows:
                 continue
             fields_ = [model._meta.get_field(name) for name in FIELDS[model]]
-            columns = ", ".join(ops.quote_name(f.column) for f in fields_)
+            columns = ", ".join(ops.quote_name(column) for column in _columns(model))
             marks = ", ".join(["%s"] * len(fields_))
             datetimes = [i for i, f in enumerate(fields_) if isinstance(f, models.DateTimeField)]
             decimals = [i for i, f in enumerate(fields_) if isinstance(f, models.DecimalField)]
@@ -1857,7 +1862,7 @@ def _orm_write(batch: Batch) -> None:
         if not rows:
             continue
         names = FIELDS[model]
-        model.objects.bulk_create(
+        model._default_manager.bulk_create(
             [model(**dict(zip(names, row, strict=True))) for row in rows], batch_size=2000
         )
 
@@ -1911,7 +1916,7 @@ def generate_customers(
     plans = list(Plan.objects.filter(organization=organization, is_active=True).order_by("code"))
     sqlite_ids = _SQLiteReservations()
     reserve = _reserve_postgresql if vendor == "postgresql" else sqlite_ids
-    ids = {model: IdPool(model, reserve) for model in WITH_IDS}
+    ids: dict[type[models.Model], IdPool] = {model: IdPool(model, reserve) for model in WITH_IDS}
     existing: set[tuple[str, str]] = set()
     if organization.country == "MX" and start_index:
         existing = set(
@@ -1930,13 +1935,13 @@ def generate_customers(
     done = 0
     for first in range(start_index, start_index + count, batch_size):
         size = min(batch_size, start_index + count - first)
+        batch = Batch()
         with transaction.atomic():
             if vendor != "postgresql":
-                # Reserved ids are only ours while this transaction holds the write lock.
+                # Reserved ids are ours only while this transaction holds the write lock.
                 sqlite_ids.reset()
                 for pool in ids.values():
                     pool.ids, pool.position = [], 0
-            batch = Batch()
             for index in range(first, first + size):
                 factory.add(index, batch, name_keys=name_keys)
             write(batch)

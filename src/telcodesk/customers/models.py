@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from telcodesk.core.models import OrganizationOwnedModel, TimestampedModel
@@ -279,6 +280,9 @@ class SubscriptionStatusChange(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status}"
+
 
 class Equipment(OrganizationOwnedModel):
     class Kind(models.TextChoices):
@@ -402,6 +406,10 @@ class TimelineEvent(models.Model):
     )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=24, choices=Kind.choices)
+    # The source-language message and its parameters; rendered in the reader's
+    # language by render(). ``summary`` keeps the English rendering for exports.
+    message = models.CharField(max_length=300, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     summary = models.CharField(max_length=300)
     data = models.JSONField(default=dict, blank=True)
     actor = models.ForeignKey(
@@ -412,6 +420,28 @@ class TimelineEvent(models.Model):
     class Meta:
         indexes = [models.Index(fields=["customer", "-at"], name="timeline_customer_at")]
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return self.summary
+
+    def render(self, *, translate: bool = True) -> str:
+        """The entry's text, in the active language when ``translate``."""
+        if not self.message:
+            return self.summary
+        params = dict(self.params)
+        if translate:
+            for key, value in params.items():
+                if key.endswith("_label"):
+                    params[key] = gettext(value)
+        template = gettext(self.message) if translate else self.message
+        try:
+            return template % params
+        except (KeyError, TypeError, ValueError):
+            return self.message % params if not translate else self.summary
+
+    @property
+    def text(self) -> str:
+        return self.render()
 
 
 class CustomerNameKey(models.Model):
@@ -431,3 +461,6 @@ class CustomerNameKey(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["organization", "key"], name="namekey_org_key")]
+
+    def __str__(self) -> str:
+        return self.key

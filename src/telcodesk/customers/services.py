@@ -13,8 +13,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from telcodesk.accounts.models import AuditLog, Organization
 from telcodesk.accounts.services import audit_record
@@ -69,20 +70,32 @@ def timeline_add(
     actor: Actor | None,
     customer: Customer,
     kind: str,
-    summary: str,
+    message: str,
+    params: dict[str, Any] | None = None,
     data: dict[str, Any] | None = None,
     at: Any = None,
 ) -> TimelineEvent:
-    """Add an entry to the customer's timeline (other apps call this too)."""
-    return TimelineEvent.objects.create(
+    """Add an entry to the customer's timeline (other apps call this too).
+
+    ``message`` is an untranslated source string (mark it with gettext_noop) with
+    ``%(name)s`` placeholders filled from ``params``; it is translated when shown, in
+    the reader's language. Params whose key ends in ``_label`` are translated too.
+    """
+    with translation.override("en"):  # labels are stored in the source language
+        params = {key: str(value) for key, value in (params or {}).items()}
+    event = TimelineEvent(
         organization_id=customer.organization_id,
         customer=customer,
         kind=kind,
-        summary=summary[:300],
+        message=message,
+        params=params,
         data=data or {},
         actor=actor.user if actor else None,
         at=at or timezone.now(),
     )
+    event.summary = event.render(translate=False)[:300]
+    event.save()
+    return event
 
 
 def _clean_profile(fields: dict[str, Any]) -> dict[str, Any]:
@@ -170,7 +183,7 @@ def customer_create(
         actor=actor,
         customer=customer,
         kind=TimelineEvent.Kind.CHANGE,
-        summary=_("Customer registered"),
+        message=gettext_noop("Customer registered"),
     )
     for doc in documents or []:
         document_add(actor=actor, customer=customer, **doc)
@@ -227,7 +240,8 @@ def customer_update(*, actor: Actor, customer: Customer, **fields: Any) -> Custo
         actor=actor,
         customer=customer,
         kind=TimelineEvent.Kind.CHANGE,
-        summary=_("Profile changed: %(fields)s") % {"fields": ", ".join(sorted(changes))},
+        message=gettext_noop("Profile changed: %(fields)s"),
+        params={"fields": ", ".join(sorted(changes))},
         data={"fields": sorted(changes)},
     )
     return customer
@@ -350,7 +364,8 @@ def _contact_add(
         actor=actor,
         customer=customer,
         kind=TimelineEvent.Kind.CHANGE,
-        summary=_("Contact added: %(value)s") % {"value": value},
+        message=gettext_noop("Contact added: %(value)s"),
+        params={"value": value},
     )
     return contact
 
@@ -433,7 +448,8 @@ def contact_confirm(*, actor: Actor, contact_id: int, on: date | None = None) ->
         actor=actor,
         customer=contact.customer,
         kind=TimelineEvent.Kind.CONTACT_VERIFIED,
-        summary=_("Contact confirmed with the customer: %(value)s") % {"value": contact.value},
+        message=gettext_noop("Contact confirmed with the customer: %(value)s"),
+        params={"value": contact.value},
     )
     return contact
 
@@ -454,7 +470,8 @@ def contact_delete(*, actor: Actor, contact_id: int) -> None:
         actor=actor,
         customer=contact.customer,
         kind=TimelineEvent.Kind.CHANGE,
-        summary=_("Contact removed: %(value)s") % {"value": contact.value},
+        message=gettext_noop("Contact removed: %(value)s"),
+        params={"value": contact.value},
     )
     contact.delete()
 
@@ -539,7 +556,8 @@ def address_add(
         actor=actor,
         customer=customer,
         kind=TimelineEvent.Kind.CHANGE,
-        summary=_("Address added: %(line)s") % {"line": address.one_line},
+        message=gettext_noop("Address added: %(line)s"),
+        params={"line": address.one_line},
     )
     return address
 
@@ -630,7 +648,7 @@ def subscription_create(
         subscription=subscription,
         from_status="",
         to_status=status,
-        reason=_("Service registered"),
+        reason="",
         changed_by=actor.user,
         at=timezone.now(),
     )
@@ -638,10 +656,10 @@ def subscription_create(
         actor=actor,
         customer=customer,
         kind=TimelineEvent.Kind.SUBSCRIPTION,
-        summary=_("Service %(service)s registered (%(plan)s)")
-        % {
+        message=gettext_noop("Service %(service)s registered (%(plan_label)s)"),
+        params={
             "service": service_id,
-            "plan": subscription.plan_name or ServiceType(service_type).label,
+            "plan_label": subscription.plan_name or ServiceType(service_type).label,
         },
     )
     return subscription
@@ -715,11 +733,11 @@ def subscription_status_change(
         actor=actor,
         customer=subscription.customer,
         kind=TimelineEvent.Kind.SUBSCRIPTION,
-        summary=_("Service %(service)s: %(old)s → %(new)s (%(reason)s)")
-        % {
+        message=gettext_noop("Service %(service)s: %(old_label)s → %(new_label)s (%(reason)s)"),
+        params={
             "service": subscription.service_id,
-            "old": SubscriptionStatus(old).label,
-            "new": SubscriptionStatus(to_status).label,
+            "old_label": SubscriptionStatus(old).label,
+            "new_label": SubscriptionStatus(to_status).label,
             "reason": reason,
         },
     )
@@ -796,8 +814,8 @@ def invoice_register(
         actor=actor,
         customer=customer,
         kind=TimelineEvent.Kind.INVOICE,
-        summary=_("Invoice %(number)s issued: %(amount)s %(currency)s, due %(due)s")
-        % {
+        message=gettext_noop("Invoice %(number)s issued: %(amount)s %(currency)s, due %(due)s"),
+        params={
             "number": invoice.number,
             "amount": value,
             "currency": invoice.currency,
@@ -857,8 +875,12 @@ def payment_register(
         actor=actor,
         customer=customer,
         kind=TimelineEvent.Kind.PAYMENT,
-        summary=_("Payment received: %(amount)s %(currency)s (%(method)s)")
-        % {"amount": value, "currency": payment.currency, "method": Payment.Method(method).label},
+        message=gettext_noop("Payment received: %(amount)s %(currency)s (%(method_label)s)"),
+        params={
+            "amount": value,
+            "currency": payment.currency,
+            "method_label": Payment.Method(method).label,
+        },
     )
     return payment
 

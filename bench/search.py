@@ -234,7 +234,8 @@ def probes(org_id: int, per_kind: int, seed: int) -> list[Probe]:
         if c.pk in emails:
             result.append(Probe("email", emails[c.pk].upper(), c.pk))
         full = c.display_name
-        words = normalize_name(c.last_name or c.company_name).split()
+        # The most telling word: a surname, or the longest word of a company name.
+        words = sorted(normalize_name(c.last_name or c.company_name).split(), key=len)[-1:]
         if not words:
             continue
         result.append(Probe("name_exact", full, c.pk))

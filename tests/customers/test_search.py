@@ -118,6 +118,13 @@ class TestNameSearch:
     ) -> None:
         assert ids(customer_search(actor=agent, query="ferreteria andes")) == [people["company"].pk]
 
+    def test_one_letter_words_are_matched_too(
+        self, agent: Actor, people: dict[str, Customer]
+    ) -> None:
+        clinic = customer_create(actor=agent, kind="company", company_name="Clínica Sucre S.A.")
+        customer_create(actor=agent, kind="company", company_name="Clínica Sucre Norte")
+        assert ids(customer_search(actor=agent, query="clinica sucre s.a.")) == [clinic.pk]
+
     def test_a_very_short_query_is_a_prefix(
         self, agent: Actor, people: dict[str, Customer]
     ) -> None:
@@ -292,11 +299,11 @@ class TestSearchCost:
         django_assert_max_num_queries: DjangoAssertNumQueries,
         query: str,
     ) -> None:
-        # identifiers (1) + two name stages (up to 4 with SET LOCAL and its savepoint)
-        # + customers (1), whatever the number of hits.
+        # identifiers (1) + words as typed (1) + typo stage (1, 2 on PostgreSQL: the
+        # word dictionary, then the names) + customers (1), whatever the number of hits.
         for index in range(25):
             person(agent, f"Nombre{index}", "Quispe")
-        with django_assert_max_num_queries(7):
+        with django_assert_max_num_queries(5):
             customer_search(actor=agent, query=query)
 
     def test_many_hits_are_fetched_with_their_organization_in_one_query(
@@ -324,6 +331,12 @@ class TestSearchCost:
         explained = search_explain(actor=agent, query="José  Pérez")
         assert explained["kinds"] == ["name"]
         assert explained["name_tokens"] == ["jose", "perez"]
+        assert explained["name_stages"] == ["precise", "typo"]
+        company = search_explain(actor=agent, query="Clínica Sucre S.A.")
+        assert company["name_tokens"] == ["clinica", "sucre", "s", "a"]
+        assert company["name_sql_tokens"] == ["clinica", "sucre"]
+        assert search_explain(actor=agent, query="Ro")["name_stages"] == ["prefix"]
+        assert search_explain(actor=agent, query="Ana Paz")["name_stages"] == ["precise"]
 
 
 def world_name(actor: Actor) -> str:

@@ -13,20 +13,21 @@ How a query is answered, in a small fixed number of queries:
    * Precise stage: every token as a whole word, the last one as a word prefix
      ("Quis" finds "Quispe"). PostgreSQL: word-boundary regular expressions served
      by the GIN trigram index ``customer_search_name_trgm``; SQLite: ``CustomerNameKey``
-     rows looked up by key (``namekey_org_key``).
-   * Typo stage, only when the precise stage found fewer than ``limit`` customers,
-     for words of 4 characters or more, within one insertion, deletion, substitution
-     or swap of adjacent characters (symmetric deletion: two words are that close
-     only if they share a one-deletion key). SQLite: the keys of each token looked up
-     in ``CustomerNameKey``. PostgreSQL: the keys looked up in the word dictionary
+     rows: the longest token drives through the covering index
+     ``namekey_org_key_customer`` (migration 0003), the others are probes on the
+     candidate's own keys.
+   * Typo stage, only when the precise stage found nobody, for words of 4 characters
+     or more: within one insertion, deletion, substitution or swap of adjacent
+     characters (symmetric deletion: two words are that close only if they share a
+     one-deletion key). SQLite: the keys of each token looked up in
+     ``CustomerNameKey``. PostgreSQL: the keys looked up in the word dictionary
      ``customers_search_word_key`` (migration 0003: one row per distinct word and
-     key, so the cost does not grow with the customers), then the names searched for
-     the real words found, as in the precise stage. A trigram similarity alone was
+     key, so its cost does not grow with the customers), then the names searched for
+     the real words found, as in the precise stage. Trigram similarity alone was
      measured too slow at a million names and misses swapped letters ("Qiuspe").
-
-   Very short queries (every token under 3 characters) are a prefix of the whole
-   name, served by a B-tree (``customer_search_name_prefix`` on PostgreSQL,
-   the keys' B-tree on SQLite).
+   * One- and two-letter words ("S.A.", "y") are checked in Python only, unless the
+     query has nothing longer: then it is a prefix search (PostgreSQL: of the whole
+     name, B-tree ``customer_search_name_prefix``; SQLite: of any word).
 
    The database returns at most ``NAME_CANDIDATES`` candidates; they are verified and
    scored here in Python, the same way on both databases, with a real edit distance.
@@ -109,10 +110,6 @@ class SearchPlan:
             tried.append("name")
         return tried
 
-    @property
-    def name_is_short(self) -> bool:
-        return all(len(token) < MIN_TRIGRAM_TOKEN for token in self.name_tokens)
-
 
 def search_plan(*, actor: Actor, query: str) -> SearchPlan:
     text = " ".join((query or "").split())[:MAX_QUERY_LENGTH]
@@ -178,10 +175,7 @@ def search_explain(*, actor: Actor, query: str) -> dict[str, Any]:
     """Which kinds of match a query is tried as, and with which forms (no database)."""
     actor.require("customer.view")
     plan = search_plan(actor=actor, query=query)
-    if connection.vendor == "postgresql":
-        name_method = "prefix" if plan.name_is_short else "pg_trgm"
-    else:
-        name_method = "name_keys"
+    sql_tokens, stages = name_stages(plan.name_tokens) if plan.name_tokens else ([], [])
     return {
         "query": plan.text,
         "kinds": plan.kinds,
@@ -190,9 +184,12 @@ def search_explain(*, actor: Actor, query: str) -> dict[str, Any]:
         "subscription_forms": plan.subscription_forms,
         "email": plan.email,
         "name_tokens": plan.name_tokens,
-        "name_method": name_method if plan.name_tokens else "",
-        "name_stages": (["precise", "typo"] if plan.name_tokens and not plan.name_is_short else [])
-        or (["prefix"] if plan.name_tokens else []),
+        "name_sql_tokens": sql_tokens,
+        # "typo" runs only when "precise" finds nobody.
+        "name_stages": stages,
+        "name_method": ("pg_trgm" if connection.vendor == "postgresql" else "name_keys")
+        if stages
+        else "",
         "reseller_scope": actor.is_reseller,
     }
 
@@ -257,24 +254,34 @@ def _name_matches(
 ) -> list[tuple[int, float]]:
     """(customer id, score) of name matches, best first; at most two queries."""
     postgres = connection.vendor == "postgresql"
-    stages = ["precise"]
-    if any(len(token) >= MIN_TYPO_TOKEN for token in tokens):
-        stages.append("typo")
-    if all(len(token) < MIN_TRIGRAM_TOKEN for token in tokens):
-        stages = ["prefix"]
+    sql_tokens, stages = name_stages(tokens)
+    fetch = _pg_candidates if postgres else _sqlite_candidates
     scored: dict[int, float] = {}
     for stage in stages:
-        fetch = _pg_candidates if postgres else _sqlite_candidates
-        for customer_id, search_name in fetch(actor=actor, tokens=tokens, stage=stage):
+        for customer_id, search_name in fetch(actor=actor, tokens=sql_tokens, stage=stage):
             if customer_id in exclude or customer_id in scored:
                 continue
             score = name_score(tokens, search_name)
             if score > 0:
                 scored[customer_id] = score
-        if len(scored) >= limit:
-            break
+        if scored:
+            break  # the typo stage only runs when the words as typed found nobody
     ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
     return ranked[:limit]
+
+
+def name_stages(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """The tokens searched in SQL and the stages to try, in order.
+
+    One- and two-letter words ("S.A.", "y", "de") are checked in Python on what the
+    longer words found: in SQL they would match a large part of all names.
+    """
+    long_tokens = [token for token in tokens if len(token) >= MIN_TRIGRAM_TOKEN]
+    if not long_tokens:
+        return tokens, ["prefix"]
+    if any(len(token) >= MIN_TYPO_TOKEN for token in long_tokens):
+        return long_tokens, ["precise", "typo"]
+    return long_tokens, ["precise"]
 
 
 def _scope_sql(actor: Actor, alias: str = "c") -> tuple[str, list[Any]]:
@@ -354,38 +361,62 @@ def _pg_similar_words(tokens: list[str]) -> dict[str, list[str]]:
     }
 
 
+def _sqlite_key_match(
+    alias: str, token: str, *, stage: str, is_last: bool
+) -> tuple[str, list[Any]]:
+    """Condition on a CustomerNameKey row for one query token."""
+    alternatives: list[str] = []
+    params: list[Any] = []
+    if stage == "typo" and len(token) >= MIN_TYPO_TOKEN:
+        keys = sorted(deletion_keys(token))
+        alternatives.append(f"{alias}.key IN ({', '.join(['%s'] * len(keys))})")
+        params += keys
+    elif not is_last and stage != "prefix":
+        alternatives.append(f"({alias}.key = %s AND {alias}.token_len = %s)")
+        params += [token, len(token)]
+    if is_last or stage == "prefix":
+        # A word that starts with the token (the key of a whole word, not a deletion).
+        alternatives.append(
+            f"({alias}.key >= %s AND {alias}.key < %s AND length({alias}.key) = {alias}.token_len)"
+        )
+        params += [token, token + "\uffff"]
+    return f"({' OR '.join(alternatives)})", params
+
+
 def _sqlite_candidates(*, actor: Actor, tokens: list[str], stage: str) -> list[tuple[int, str]]:
+    """Candidates from CustomerNameKey.
+
+    The longest token (the later one on a tie: surnames come last) drives, through
+    namekey_org_key_customer, and the scan stops at the limit; every other token is
+    an EXISTS probe on the candidate's own keys (a few dozen rows, customer_id index).
+    """
     customer = Customer._meta.db_table
     keys_table = CustomerNameKey._meta.db_table
-    scope, params = _scope_sql(actor)
     if actor.is_reseller:
         operators = Organization.operators.through._meta.db_table
         orgs_sql = f"(SELECT to_organization_id FROM {operators} WHERE from_organization_id = %s)"
     else:
         orgs_sql = "(%s)"
-    org_id = actor.organization.pk
-    where = [scope]
     last = len(tokens) - 1
+    driver = max(range(len(tokens)), key=lambda index: (len(tokens[index]), index))
+    match, params = _sqlite_key_match("k", tokens[driver], stage=stage, is_last=driver == last)
+    where = [f"k.organization_id IN {orgs_sql}", match]
+    params = [actor.organization.pk, *params]
+    scope, scope_params = _scope_sql(actor)
+    where.append(scope)
+    params += scope_params
     for index, token in enumerate(tokens):
-        alternatives: list[str] = []
-        sub_params: list[Any] = [org_id]
-        if stage == "typo" and len(token) >= MIN_TYPO_TOKEN:
-            keys = sorted(deletion_keys(token))
-            alternatives.append(f"k.key IN ({', '.join(['%s'] * len(keys))})")
-            sub_params += keys
-        elif index != last and stage != "prefix":
-            alternatives.append("(k.key = %s AND k.token_len = %s)")
-            sub_params += [token, len(token)]
-        if index == last or stage == "prefix":
-            # A word that starts with the token (the key of the whole word, not a deletion).
-            alternatives.append("(k.key >= %s AND k.key < %s AND length(k.key) = k.token_len)")
-            sub_params += [token, token + "\uffff"]
+        if index == driver:
+            continue
+        match, match_params = _sqlite_key_match("o", token, stage=stage, is_last=index == last)
         where.append(
-            f"c.id IN (SELECT k.customer_id FROM {keys_table} k WHERE k.organization_id IN "
-            f"{orgs_sql} AND ({' OR '.join(alternatives)}))"
+            f"EXISTS (SELECT 1 FROM {keys_table} o WHERE o.customer_id = c.id AND {match})"
         )
-        params += sub_params
-    sql = f"SELECT c.id, c.search_name FROM {customer} c WHERE {' AND '.join(where)} LIMIT %s"
+        params += match_params
+    sql = (
+        f"SELECT DISTINCT c.id, c.search_name FROM {keys_table} k "
+        f"JOIN {customer} c ON c.id = k.customer_id WHERE {' AND '.join(where)} LIMIT %s"
+    )
     return _fetch(sql, [*params, NAME_CANDIDATES])
 
 

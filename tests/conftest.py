@@ -7,6 +7,7 @@ organization) who must see and change nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -61,6 +62,16 @@ def make_user(username: str, organization: Organization, role: str, **fields: ob
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2 at production strength makes every user creation cost ~0.3 s.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default(settings: Any) -> Iterator[None]:
+    """Tests read English unless they choose a language (the product default is es)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -136,9 +136,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- background work ------------------------------------------------------------------
-BROKER_URL = env_url(
-    "TELCODESK_BROKER_URL", schemes=("redis", "rediss", "amqp", "amqps", "memory")
-)
+BROKER_URL = env_url("TELCODESK_BROKER_URL", schemes=("redis", "rediss", "amqp", "amqps", "memory"))
 CELERY_BROKER_URL = BROKER_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True

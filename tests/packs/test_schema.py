@@ -125,7 +125,9 @@ def test_a_wrong_type_is_refused_with_its_path() -> None:
     problems = problems_of(data)
 
     assert list(problems) == ["organizations[0].plans[0].monthly_price"]
-    assert "decimal" in problems["organizations[0].plans[0].monthly_price"][0]
+    assert problems["organizations[0].plans[0].monthly_price"][0].endswith(
+        "Write a number, e.g. 150.00."
+    )
 
 
 def test_a_duplicate_stage_is_refused_naming_the_stage() -> None:

@@ -32,8 +32,13 @@ PERMISSIONS: dict[str, str] = {
     "org.manage": "Change organization settings, API keys and packs",
 }
 
-_AGENT = {"customer.view", "customer.create", "customer.edit", "customer.confirm_contact",
-          "ledger.view"}
+_AGENT = {
+    "customer.view",
+    "customer.create",
+    "customer.edit",
+    "customer.confirm_contact",
+    "ledger.view",
+}
 _BACK_OFFICE = _AGENT | {"subscription.edit", "subscription.change_status", "ledger.edit"}
 _SUPERVISOR = _BACK_OFFICE | {"audit.view", "team.manage"}
 _ADMIN = set(PERMISSIONS)

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from telcodesk.accounts.models import Organization
 from telcodesk.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from telcodesk.core.validation import pydantic_error_message
 from telcodesk.customers.models import Plan
 from telcodesk.packs.models import LoadedPack
 from telcodesk.packs.schema import OrganizationSpec, Pack, PlanSpec, version_key
@@ -193,7 +194,7 @@ def _problems_from(error: ValidationError, root: yaml.Node | None) -> dict[str, 
         if item["type"] == "pack_rule":
             path = _join_path(path, str(context.get("at", "")))
         path = path or "(pack)"
-        message = item["msg"]
+        message = pydantic_error_message(item, keep_unknown=True)
         line = _line_of(root, path)
         if line is not None:
             message = _("line %(line)d: %(message)s") % {"line": line, "message": message}

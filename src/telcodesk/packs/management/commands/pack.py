@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
 from telcodesk.core.errors import DomainError
@@ -38,12 +38,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
-        if action == "list":
-            self._list()
-        elif action == "check":
+        if action == "check":  # needs no database
             self._check(Path(options["file"]))
-        else:
-            self._load(options["packs"], load_all=options["all"], force=options["force"])
+            return
+        try:
+            if action == "list":
+                self._list()
+            else:
+                self._load(options["packs"], load_all=options["all"], force=options["force"])
+        except DatabaseError as exc:
+            if "packs_loadedpack" not in str(exc) and "accounts_organization" not in str(exc):
+                raise
+            raise CommandError(
+                _("The database is not set up yet: run `telcodesk migrate` first.")
+            ) from None
 
     def _list(self) -> None:
         infos = available_packs()

@@ -218,6 +218,16 @@ _STATUS_WEIGHT: dict[str, int] = {
 }
 
 
+MATCH_LABELS = {
+    "phone": gettext_lazy("phone"),
+    "document": gettext_lazy("document"),
+    "service_id": gettext_lazy("service ID"),
+    "contract": gettext_lazy("contract"),
+    "email": gettext_lazy("e-mail"),
+    "name": gettext_lazy("name"),
+}
+
+
 def customer_row(customer: Customer, matched_on: str = "") -> CustomerRow:
     """Needs contacts, documents and subscriptions prefetched."""
     phones = [c for c in customer.contacts.all() if c.kind == ContactPoint.Kind.PHONE]
@@ -231,7 +241,7 @@ def customer_row(customer: Customer, matched_on: str = "") -> CustomerRow:
         document=document_display(documents[0]) if documents else "",
         services=len(statuses),
         worst_status=worst,
-        matched_on=matched_on,
+        matched_on=str(MATCH_LABELS.get(matched_on, matched_on)),
     )
 
 

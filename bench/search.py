@@ -57,6 +57,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="reuse a database loaded with N")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--load-only", action="store_true", help="load, then stop")
+    parser.add_argument(
+        "--kinds", default=",".join(KINDS), help="comma-separated kinds to measure (all)"
+    )
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", PG_DEFAULT))
     return parser.parse_args(argv)
 
@@ -323,7 +326,7 @@ def measure(args: argparse.Namespace, vendor: str) -> None:
     for probe in all_probes[:50]:  # warm the caches and the connection
         customer_search(actor=actor, query=probe.text)
     rows = []
-    for kind in KINDS:
+    for kind in [kind for kind in KINDS if kind in args.kinds.split(",")]:
         selected = [p for p in all_probes if p.kind == kind]
         times: list[float] = []
         found = 0

@@ -10,8 +10,9 @@ import pytest
 from django.db import connection
 
 from telcodesk.accounts.models import Organization
+from telcodesk.customers import demo_data
 from telcodesk.customers.addresses import parse_bolivian_line
-from telcodesk.customers.demo_data import assign_to_reseller, generate_customers
+from telcodesk.customers.demo_data import BULK_TABLES, assign_to_reseller, generate_customers
 from telcodesk.customers.documents import normalize_document
 from telcodesk.customers.models import (
     Address,
@@ -76,11 +77,11 @@ def operators(db: None) -> dict[str, Organization]:
 
 
 def generate(organization: Organization, **options: object) -> int:
+    options = {"batch_size": 64, **options}
     return generate_customers(
         organization=organization,
         count=COUNT,
         seed=7,
-        batch_size=64,
         today=TODAY,
         **options,  # type: ignore[arg-type]
     )
@@ -203,6 +204,14 @@ def make_operator_copy(organization: Organization) -> Organization:
     return copy
 
 
+def test_the_data_do_not_depend_on_the_batch_size(operators: dict[str, Organization]) -> None:
+    first, second = operators["BO"], make_operator_copy(operators["BO"])
+    generate(first)
+    generate(second, batch_size=37)
+
+    assert snapshot(first) == snapshot(second)
+
+
 def test_a_later_start_index_adds_customers_without_clashes(
     operators: dict[str, Organization],
 ) -> None:
@@ -272,3 +281,78 @@ def test_resellers_get_the_requested_fixed_line_only_share(
         only_service_type="fixed_line",
     )
     assert again == 0
+
+
+def bulk_catalog() -> dict[str, set[tuple[object, ...]]]:
+    """Index and foreign-key definitions of the tables a bulk load touches."""
+    tables = [model._meta.db_table for model in BULK_TABLES]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)",
+            [tables],
+        )
+        indexes = set(cursor.fetchall())
+        cursor.execute(
+            "SELECT t.relname, c.conname, c.contype, pg_get_constraintdef(c.oid), "
+            "c.convalidated, c.condeferrable, c.condeferred FROM pg_constraint c "
+            "JOIN pg_class t ON t.oid = c.conrelid WHERE t.relname = ANY(%s)",
+            [tables],
+        )
+        constraints = set(cursor.fetchall())
+        cursor.execute(
+            "SELECT tgname, tgenabled FROM pg_trigger "
+            "WHERE tgrelid = 'customers_customer'::regclass AND NOT tgisinternal"
+        )
+        triggers = set(cursor.fetchall())
+    return {"indexes": indexes, "constraints": constraints, "triggers": triggers}
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL bulk load only"
+)
+
+
+@postgresql_only
+def test_the_bulk_path_leaves_the_same_indexes_and_foreign_keys(
+    operators: dict[str, Organization],
+) -> None:
+    organization = operators["BO"]
+    before = bulk_catalog()
+    assert any(name == "customer_search_name_trgm" for _t, name, _d in before["indexes"])
+
+    generate(organization, bulk_threshold=1)
+
+    assert bulk_catalog() == before
+    assert Customer.objects.filter(organization=organization).count() == COUNT
+    assert Invoice.objects.filter(organization=organization).exists()
+    # The word table the disabled trigger would have kept is filled at the end.
+    customer = Customer.objects.filter(organization=organization, kind="person").first()
+    assert customer is not None
+    word = customer.search_name.split(" ")[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM customers_search_word_key WHERE word = %s", [word])
+        assert cursor.fetchone()[0] > 0
+
+
+@postgresql_only
+def test_a_failing_bulk_load_still_rebuilds_indexes_and_foreign_keys(
+    operators: dict[str, Organization], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = bulk_catalog()
+    writes = 0
+    copy_write = demo_data._copy_write
+
+    def failing_write(batch: demo_data.Batch) -> None:
+        nonlocal writes
+        writes += 1
+        if writes == 2:
+            raise RuntimeError("disk full")
+        copy_write(batch)
+
+    monkeypatch.setattr(demo_data, "_copy_write", failing_write)
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        generate(operators["AR"], bulk_threshold=1)
+
+    assert bulk_catalog() == before
+    assert Customer.objects.filter(organization=operators["AR"]).count() == 64

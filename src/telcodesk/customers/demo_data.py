@@ -12,7 +12,10 @@ pre-allocated (PostgreSQL sequence ranges, or the table's max id under SQLite's 
 lock), and every table of a batch is written at once: ``COPY`` through psycopg 3 on
 PostgreSQL, ``executemany`` on SQLite (plus the CustomerNameKey rows SQLite's name
 search needs). ``writer="orm"`` writes the same rows with Django's ``bulk_create``:
-the baseline bench/load.py compares against.
+the baseline bench/load.py compares against. Large PostgreSQL loads drop the secondary
+indexes and foreign keys of the tables they fill and rebuild them at the end (also on
+failure), and run in two processes (see generate_customers, docs/benchmarks-load.md).
+The per-country tables are in customers.demo_tables.
 
 Generated rows skip the services on purpose (no audit log, no timeline): they are
 demo data, not something a person did. Everything is deterministic for a seed, a
@@ -21,17 +24,26 @@ start index and a day.
 
 from __future__ import annotations
 
+import importlib
+import itertools
+import logging
+import multiprocessing
+import queue as queue_module
 import random
+import traceback
 import zoneinfo
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from time import perf_counter
 from typing import Any, Literal
 
 import phonenumbers
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 from stdnum.ar import cuit as ar_cuit
 from stdnum.br import cnpj as br_cnpj
@@ -40,6 +52,24 @@ from stdnum.mx import rfc as mx_rfc
 
 from telcodesk.accounts.models import Organization
 from telcodesk.customers.addresses import AddressFields, render_one_line
+from telcodesk.customers.demo_tables import (
+    ANDEAN_SURNAMES,
+    BO_BUILDINGS,
+    BO_RURAL_DIRECTIONS,
+    BO_RURAL_ZONES,
+    COMPANY_SUFFIXES,
+    COMPANY_WORDS,
+    COUNTRIES,
+    EMAIL_DOMAINS,
+    EQUIPMENT_BY_SERVICE,
+    EQUIPMENT_MODELS,
+    FAKER_LOCALES,
+    PAYMENT_METHODS,
+    STATUS_REASONS,
+    TWO_SURNAMES,
+    WITH_ADDRESS,
+    City,
+)
 from telcodesk.customers.models import (
     Address,
     ContactPoint,
@@ -58,423 +88,11 @@ from telcodesk.customers.models import (
 )
 from telcodesk.customers.names import deletion_keys, normalize_name
 
+logger = logging.getLogger(__name__)
+
 Writer = Literal["auto", "copy", "sql", "orm"]
 Row = tuple[Any, ...]
 
-# --- what gets generated, per country ---------------------------------------------------
-# fmt: off
-
-# Faker has no es_EC locale; es_CO (Colombian names) is the closest Andean one.
-FAKER_LOCALES: dict[str, tuple[str, ...]] = {
-    "AR": ("es_AR",),
-    "MX": ("es_MX",),
-    "EC": ("es_EC", "es_CO"),
-    "BO": ("es",),
-    "BR": ("pt_BR",),
-}
-# Surnames Faker's Spanish lists lack but a Bolivian or Ecuadorian list is full of.
-ANDEAN_SURNAMES: dict[str, tuple[str, ...]] = {
-    "BO": (
-        "Mamani", "Quispe", "Condori", "Choque", "Flores", "Vargas", "Rojas", "Gutiérrez",
-        "Huanca", "Apaza", "Torrez", "Colque", "Villca", "Ticona", "Zurita", "Claros",
-        "Vásquez", "Arce", "Céspedes", "Siles", "Montaño", "Terrazas", "Ayala", "Rocha",
-    ),
-    "EC": (
-        "Quishpe", "Guamán", "Chicaiza", "Toapanta", "Zambrano", "Vera", "Cedeño", "Mendoza",
-        "Andrade", "Moreira", "Loor", "Intriago", "Yánez", "Paredes", "Carrión", "Játiva",
-    ),
-}
-TWO_SURNAMES = {"BO": 0.85, "MX": 0.9, "EC": 0.85, "AR": 0.12, "BR": 0.45}
-COMPANY_WORDS: dict[str, tuple[str, ...]] = {
-    "es": (
-        "Comercial", "Distribuidora", "Ferretería", "Servicios", "Consultora", "Transportes",
-        "Importadora", "Farmacia", "Constructora", "Librería", "Panadería", "Clínica",
-        "Agropecuaria", "Inversiones", "Tecnología", "Hotel",
-    ),
-    "pt": (
-        "Comércio", "Distribuidora", "Serviços", "Transportes", "Construtora", "Farmácia",
-        "Padaria", "Papelaria", "Clínica", "Consultoria", "Tecnologia", "Hotel", "Mercado",
-        "Auto Peças",
-    ),
-}
-COMPANY_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "AR": ("S.A.", "S.R.L.", "S.A.S."),
-    "MX": ("S.A. de C.V.", "S. de R.L. de C.V.", "S.A.P.I. de C.V."),
-    "EC": ("S.A.", "Cía. Ltda."),
-    "BO": ("S.R.L.", "S.A.", "LTDA."),
-    "BR": ("Ltda.", "S.A.", "ME", "EIRELI"),
-}
-EMAIL_DOMAINS: dict[str, tuple[str, ...]] = {
-    "AR": ("gmail.com", "hotmail.com", "yahoo.com.ar", "outlook.com", "fibertel.com.ar"),
-    "MX": ("gmail.com", "hotmail.com", "outlook.com", "yahoo.com.mx", "prodigy.net.mx"),
-    "EC": ("gmail.com", "hotmail.com", "outlook.com", "yahoo.es", "andinanet.net"),
-    "BO": ("gmail.com", "hotmail.com", "outlook.com", "yahoo.com", "comteco.com.bo"),
-    "BR": ("gmail.com", "hotmail.com", "outlook.com", "uol.com.br", "bol.com.br"),
-}
-PAYMENT_METHODS: dict[str, tuple[tuple[str, int], ...]] = {
-    "AR": (("card", 30), ("direct_debit", 25), ("lottery_agent", 25), ("bank", 20)),
-    "MX": (("card", 35), ("bank", 30), ("cash", 25), ("direct_debit", 10)),
-    "EC": (("bank", 40), ("card", 25), ("cash", 25), ("direct_debit", 10)),
-    "BO": (("cash", 40), ("bank", 35), ("card", 15), ("collection_agency", 10)),
-    "BR": (("bank", 45), ("card", 30), ("direct_debit", 20), ("lottery_agent", 5)),
-}
-STATUS_REASONS: dict[str, dict[str, str]] = {
-    "es": {
-        SubscriptionStatus.PARTIALLY_BLOCKED: "Mora: corte parcial por facturas impagas",
-        SubscriptionStatus.BLOCKED: "Corte por falta de pago",
-        SubscriptionStatus.CANCELLED: "Baja a solicitud del cliente",
-    },
-    "pt": {
-        SubscriptionStatus.PARTIALLY_BLOCKED: "Inadimplência: bloqueio parcial",
-        SubscriptionStatus.BLOCKED: "Bloqueio por falta de pagamento",
-        SubscriptionStatus.CANCELLED: "Cancelamento a pedido do cliente",
-    },
-}
-
-
-@dataclass(frozen=True)
-class City:
-    name: str
-    state: str
-    code: str  # for OLT names; for Bolivia also the CI issuing department
-    lat: float
-    lon: float
-    postal: tuple[int, int]  # range of postal codes (as integers, formatted per country)
-    neighbourhoods: tuple[str, ...]
-    streets: tuple[str, ...]
-    mobile: tuple[str, ...]  # E.164 prefixes, completed with random digits to `length`
-    landline: tuple[str, ...]
-    weight: int = 1
-
-
-@dataclass(frozen=True)
-class Country:
-    code: str
-    phone_length: int  # total characters of an E.164 number, "+" included
-    landline_length: int
-    cities: tuple[City, ...]
-    language: str  # "es" or "pt" (status reasons, company words)
-
-
-def _range(first: int, last: int) -> tuple[str, ...]:
-    return tuple(str(digit) for digit in range(first, last + 1))
-
-
-def _prefixes(base: str, digits: Sequence[str]) -> tuple[str, ...]:
-    return tuple(base + digit for digit in digits)
-
-
-# The phone prefixes were checked with phonenumbers.is_valid_number over the whole range
-# they are completed in (tests/customers/test_demo_data.py checks every generated one).
-COUNTRIES: dict[str, Country] = {
-    "AR": Country(
-        "AR", 14, 13,
-        (
-            City(
-                "Ciudad Autónoma de Buenos Aires", "Buenos Aires", "CABA", -34.6037, -58.3816,
-                (1001, 1440),
-                (
-                    "Palermo", "Belgrano", "Caballito", "Flores", "Almagro", "Recoleta",
-                    "Villa Urquiza", "Boedo", "Núñez", "Villa Crespo", "San Telmo", "Saavedra",
-                ),
-                (
-                    "Av. Corrientes", "Av. Santa Fe", "Av. Rivadavia", "Av. Cabildo", "Thames",
-                    "Gorriti", "Av. Córdoba", "Tucumán", "Lavalle", "Av. Scalabrini Ortiz",
-                    "Billinghurst", "Av. Díaz Vélez", "Acoyte", "Av. Triunvirato", "Olazábal",
-                ),
-                _prefixes("+54911", _range(2, 5)),
-                _prefixes("+54114", _range(0, 9)),
-                6,
-            ),
-            City(
-                "Córdoba", "Córdoba", "CBA", -31.4201, -64.1888,
-                (5000, 5017),
-                (
-                    "Nueva Córdoba", "Alta Córdoba", "General Paz", "Cerro de las Rosas",
-                    "Alberdi", "Jardín",
-                ),
-                (
-                    "Av. Colón", "Bv. San Juan", "Obispo Trejo", "Av. Vélez Sarsfield",
-                    "Av. Rafael Núñez", "Chacabuco", "Ituzaingó", "Av. Hipólito Yrigoyen",
-                ),
-                _prefixes("+549351", _range(2, 7)),
-                _prefixes("+543514", _range(0, 9)),
-                2,
-            ),
-            City(
-                "Rosario", "Santa Fe", "ROS", -32.9442, -60.6505,
-                (2000, 2013),
-                ("Centro", "Fisherton", "Echesortu", "Pichincha", "Alberdi"),
-                (
-                    "Bv. Oroño", "Av. Pellegrini", "Córdoba", "San Martín", "Av. Francia",
-                    "Mendoza", "Rioja",
-                ),
-                _prefixes("+549341", _range(2, 6)),
-                _prefixes("+543414", _range(0, 9)),
-                1,
-            ),
-        ),
-        "es",
-    ),
-    "BR": Country(
-        "BR", 14, 13,
-        (
-            City(
-                "São Paulo", "SP", "SPO", -23.5505, -46.6333,
-                (1000000, 5999999),
-                (
-                    "Pinheiros", "Moema", "Vila Mariana", "Santana", "Tatuapé", "Lapa",
-                    "Mooca", "Perdizes", "Itaim Bibi", "Butantã",
-                ),
-                (
-                    "Rua Augusta", "Avenida Paulista", "Rua da Consolação", "Rua Vergueiro",
-                    "Avenida Rebouças", "Rua Teodoro Sampaio", "Rua Domingos de Morais",
-                    "Avenida Ibirapuera", "Rua Tuiuti", "Rua Cardeal Arcoverde",
-                ),
-                ("+55119",),
-                ("+55113",),
-                5,
-            ),
-            City(
-                "Rio de Janeiro", "RJ", "RIO", -22.9068, -43.1729,
-                (20000000, 23799999),
-                ("Copacabana", "Tijuca", "Botafogo", "Méier", "Barra da Tijuca", "Flamengo"),
-                (
-                    "Rua Barata Ribeiro", "Avenida Nossa Senhora de Copacabana",
-                    "Rua Conde de Bonfim", "Rua Voluntários da Pátria", "Rua Dias da Cruz",
-                    "Avenida das Américas",
-                ),
-                ("+55219",),
-                ("+55213",),
-                3,
-            ),
-            City(
-                "Belo Horizonte", "MG", "BHZ", -19.9167, -43.9345,
-                (30000000, 31999999),
-                ("Savassi", "Pampulha", "Funcionários", "Santa Efigênia", "Buritis"),
-                (
-                    "Avenida Afonso Pena", "Rua da Bahia", "Avenida do Contorno",
-                    "Rua Pernambuco", "Avenida Amazonas",
-                ),
-                ("+55319",),
-                ("+55313",),
-                2,
-            ),
-            City(
-                "Curitiba", "PR", "CWB", -25.4284, -49.2733,
-                (80000000, 82999999),
-                ("Batel", "Água Verde", "Centro", "Portão", "Bigorrilho"),
-                (
-                    "Rua XV de Novembro", "Avenida Sete de Setembro", "Rua Comendador Araújo",
-                    "Avenida República Argentina",
-                ),
-                ("+55419",),
-                ("+55413",),
-                1,
-            ),
-        ),
-        "pt",
-    ),
-    "EC": Country(
-        "EC", 13, 12,
-        (
-            City(
-                "Quito", "Pichincha", "UIO", -0.1807, -78.4678,
-                (170101, 170185),
-                (
-                    "La Carolina", "La Floresta", "Quitumbe", "El Batán", "Cotocollao",
-                    "La Mariscal", "Conocoto", "Carcelén",
-                ),
-                (
-                    "Av. Amazonas", "Av. 6 de Diciembre", "Av. República", "Av. de los Shyris",
-                    "Juan León Mera", "Av. 10 de Agosto", "Av. Eloy Alfaro", "Reina Victoria",
-                    "Av. González Suárez", "Av. Naciones Unidas",
-                ),
-                ("+59399", "+59398"),
-                ("+59322",),
-                4,
-            ),
-            City(
-                "Guayaquil", "Guayas", "GYE", -2.1709, -79.9224,
-                (90101, 90150),
-                ("Urdesa", "Kennedy", "Alborada", "Sauces", "Centenario", "Los Ceibos"),
-                (
-                    "Av. 9 de Octubre", "Av. Francisco de Orellana", "Av. Juan Tanca Marengo",
-                    "Víctor Emilio Estrada", "Av. Carlos Julio Arosemena", "Chimborazo",
-                ),
-                ("+59399", "+59398"),
-                ("+59342",),
-                3,
-            ),
-            City(
-                "Cuenca", "Azuay", "CUE", -2.9001, -79.0059,
-                (10101, 10150),
-                ("El Ejido", "Totoracocha", "Yanuncay", "El Vergel"),
-                ("Av. Solano", "Gran Colombia", "Av. Remigio Crespo", "Simón Bolívar"),
-                ("+59399", "+59398"),
-                ("+59372",),
-                1,
-            ),
-        ),
-        "es",
-    ),
-    "MX": Country(
-        "MX", 13, 13,
-        (
-            City(
-                "Ciudad de México", "CDMX", "CDMX", 19.4326, -99.1332,
-                (1000, 16999),
-                (
-                    "Roma Norte", "Condesa", "Del Valle", "Narvarte", "Coyoacán", "Polanco",
-                    "Santa María la Ribera", "Portales", "Lindavista",
-                ),
-                (
-                    "Av. Insurgentes Sur", "Calle Durango", "Av. Álvaro Obregón",
-                    "Eje Central Lázaro Cárdenas", "Av. Cuauhtémoc", "Calle Tehuantepec",
-                    "Av. Universidad", "Calzada de Tlalpan", "Av. Coyoacán", "Calle Amores",
-                ),
-                ("+5255",),
-                ("+5255",),
-                4,
-            ),
-            City(
-                "Guadalajara", "Jalisco", "GDL", 20.6597, -103.3496,
-                (44100, 45200),
-                ("Providencia", "Chapalita", "Americana", "Ladrón de Guevara", "Santa Tere"),
-                (
-                    "Av. Chapultepec", "Av. Vallarta", "Av. México", "Calle Morelos",
-                    "Av. López Mateos",
-                ),
-                ("+5233",),
-                ("+5233",),
-                2,
-            ),
-            City(
-                "Monterrey", "Nuevo León", "MTY", 25.6866, -100.3161,
-                (64000, 64999),
-                ("Centro", "Cumbres", "Mitras", "Contry", "Obispado"),
-                (
-                    "Av. Constitución", "Av. Madero", "Calle Padre Mier", "Av. Gonzalitos",
-                    "Av. Revolución",
-                ),
-                ("+5281",),
-                ("+5281",),
-                2,
-            ),
-        ),
-        "es",
-    ),
-    "BO": Country(
-        "BO", 12, 12,
-        (
-            City(
-                "Cochabamba", "Cochabamba", "CB", -17.3895, -66.1568,
-                (0, 0),
-                (
-                    "CALA CALA", "QUERU QUERU", "SARCO", "TUPURAYA", "MUYURINA", "LAS CUADRAS",
-                    "HIPODROMO", "TEMPORAL", "VILLA BUSCH", "JAIHUAYCO", "CONDEBAMBA",
-                ),
-                (
-                    "HEROINAS", "AYACUCHO", "ESPAÑA", "AMERICA", "BLANCO GALINDO", "JORDAN",
-                    "OQUENDO", "LIBERTADOR BOLIVAR", "BAPTISTA", "SALAMANCA", "SUCRE", "PANDO",
-                    "MELCHOR PEREZ DE OLGUIN", "LANZA", "ANICETO ARCE", "TUMUSLA", "VILLAZON",
-                    "ESTEBAN ARZE", "PETROLERA", "25 DE MAYO", "ANTEZANA", "GENERAL ACHA",
-                ),
-                ("+5917", "+5916"),
-                ("+59144",),
-                8,
-            ),
-            City(
-                "Quillacollo", "Cochabamba", "CB", -17.3924, -66.2797,
-                (0, 0),
-                ("CENTRO", "EL PASO", "IRONCOLLO", "COTAPACHI"),
-                (
-                    "MARTIN CARDENAS", "HEROINAS", "BLANCO GALINDO", "GENERAL PANDO",
-                    "SUAREZ MIRANDA",
-                ),
-                ("+5917", "+5916"),
-                ("+59144",),
-                1,
-            ),
-            City(
-                "Sacaba", "Cochabamba", "CB", -17.4042, -66.0408,
-                (0, 0),
-                ("CENTRO", "EL ABRA", "HUAYLLANI", "QUINTANILLA"),
-                ("VILLAZON", "PADILLA", "24 DE SEPTIEMBRE", "CHUQUISACA", "ABAROA"),
-                ("+5917", "+5916"),
-                ("+59144",),
-                1,
-            ),
-        ),
-        "es",
-    ),
-}
-
-BO_BUILDINGS = ("ELIAS", "LOS TIEMPOS", "TORRES SOFER", "AMERICA", "MIRADOR", "CRISTAL", "ALAMOS")
-BO_RURAL_DIRECTIONS = (
-    "AV. VILLAZON KM {km} A 300 M DE LA PLAZA, CASA DE DOS PISOS COLOR AMARILLO",
-    "CARRETERA A QUILLACOLLO KM {km}, FRENTE A LA ESCUELA, PORTON VERDE",
-    "CAMINO A TIQUIPAYA KM {km}, DETRAS DE LA CANCHA, CASA DE ADOBE",
-)
-BO_RURAL_ZONES = ("PUCARA", "TIQUIPAYA", "ARBIETO", "CHIÑATA", "PIRUANI")
-
-EQUIPMENT_MODELS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    # kind -> (model, serial prefix, serial alphabet)
-    "ont": (
-        ("Huawei EchoLife HG8145V5", "HWTC", "0123456789ABCDEF"),
-        ("ZTE ZXHN F670L", "ZTEG", "0123456789ABCDEF"),
-        ("Nokia G-140W-C", "ALCL", "0123456789ABCDEF"),
-        ("FiberHome AN5506-04-F", "FHTT", "0123456789ABCDEF"),
-    ),
-    "modem": (
-        ("TP-Link TD-W8961N", "TPL", "0123456789"),
-        ("ZTE ZXHN H108N", "ZTE", "0123456789"),
-        ("Huawei HG532e", "HWE", "0123456789"),
-    ),
-    "decoder": (
-        ("Kaon KSTB2021", "KAO", "0123456789"),
-        ("Humax HGB-100", "HUM", "0123456789"),
-        ("Arris DCX3200", "ARR", "0123456789"),
-    ),
-    "sim": (("USIM 128K", "89", "0123456789"),),
-    "antenna": (
-        ("Ubiquiti LiteBeam 5AC Gen2", "UBNT", "0123456789ABCDEF"),
-        ("MikroTik SXTsq 5 ac", "MKT", "0123456789ABCDEF"),
-        ("Cambium ePMP Force 300", "CMB", "0123456789ABCDEF"),
-    ),
-    "router": (
-        ("TP-Link Archer C6", "TPA", "0123456789"),
-        ("MikroTik hAP ac2", "MKR", "0123456789ABCDEF"),
-    ),
-}
-EQUIPMENT_BY_SERVICE: dict[str, tuple[str, ...]] = {
-    ServiceType.FIBER_FTTH: ("ont",),
-    ServiceType.ADSL: ("modem",),
-    ServiceType.VDSL: ("modem",),
-    ServiceType.HFC_TV: ("decoder",),
-    ServiceType.DTH_TV: ("decoder",),
-    ServiceType.FIXED_LINE: (),
-    ServiceType.MOBILE_POSTPAID: ("sim",),
-    ServiceType.MOBILE_PREPAID: ("sim",),
-    ServiceType.HSPA_WIRELESS: ("modem",),
-    ServiceType.FIXED_WIRELESS: ("antenna", "router"),
-    ServiceType.BUNDLE: ("ont", "decoder"),
-}
-WITH_ADDRESS = frozenset(
-    {
-        ServiceType.FIBER_FTTH,
-        ServiceType.ADSL,
-        ServiceType.VDSL,
-        ServiceType.HFC_TV,
-        ServiceType.DTH_TV,
-        ServiceType.FIXED_LINE,
-        ServiceType.FIXED_WIRELESS,
-        ServiceType.BUNDLE,
-        ServiceType.HSPA_WIRELESS,
-    }
-)
-
-# fmt: on
 # fmt: off
 # --- the rows: field names in the order every generator builds its tuples ---------------
 
@@ -707,7 +325,7 @@ def _letters_words(text: str) -> list[str]:
     return [word.upper() for word in _normalized(text).split(" ") if word.isalpha()]
 
 
-# --- phones, e-mails --------------------------------------------------------------------
+# --- phones, e-mails, days --------------------------------------------------------------
 
 
 def _months_before(day: date, months: int) -> date:
@@ -715,13 +333,32 @@ def _months_before(day: date, months: int) -> date:
     return date(total // 12, total % 12 + 1, 1)
 
 
-def _phone(rng: random.Random, prefixes: Sequence[str], length: int) -> str:
-    prefix = rng.choice(prefixes)
-    digits = length - len(prefix)
-    return f"{prefix}{rng.randrange(10**digits):0{digits}d}"
+def _weighted(options: Sequence[tuple[Any, int]]) -> tuple[Any, ...]:
+    """Each option repeated by its weight: a uniform pick from it is a weighted pick."""
+    return tuple(value for value, weight in options for _ in range(weight))
+
+
+def _copy_safe(values: Iterable[str]) -> None:
+    """Text written as is into COPY's text format: no separators, escapes or NULL marker."""
+    for value in values:
+        if value == COPY_NULL or any(char in value for char in "\t\n\r\\"):
+            raise ValueError(f"demo data text cannot go into COPY as is: {value!r}")
 
 
 # --- the generator ---------------------------------------------------------------------
+
+# Customers per random stream. The stream is seeded again at every multiple of
+# RNG_CHUNK (and wherever a run starts), so a customer's data depend on the seed, its
+# index and the start index only: not on batch sizes, nor on how many processes load.
+RNG_CHUNK = 1000
+DAYS_AHEAD = 400  # the day table reaches this far after today (end of permanence)
+DAYS_BACK = 86 * 365  # ...and this far back (birth dates)
+INVOICE_MONTHS = (3, 4)  # months invoiced per customer, at most
+NUMBER_PLACEHOLDER = "\x00"
+ADDRESS_TEMPLATES = 600  # per city
+POINTS = 2048  # coordinates per city
+COPY_NULL = "None"  # str(None): how the COPY writer marks NULL (see _copy_write)
+ZERO = Decimal("0")
 
 
 @dataclass
@@ -733,6 +370,22 @@ class _PlanChoice:
     speed: Decimal | None
     price: Decimal
     currency: str
+    fiber: bool
+    equipment: tuple[str, ...]
+    with_address: bool
+
+
+@dataclass
+class _Month:
+    """One invoiced month, ``back`` months before the current one, with its days."""
+
+    start_back: int  # days between period_start and today
+    issued_back: int  # days between issued_on (the 1st of the next month) and today
+    period_start: Any
+    period_end: Any
+    issued: Any
+    due: Any
+    number_prefix: str
 
 
 @dataclass
@@ -794,25 +447,14 @@ class _SQLiteReservations:
         return list(range(first, first + count))
 
 
-NUMBER_PLACEHOLDER = "\x00"
-ADDRESS_TEMPLATES = 600  # per city
-POINTS = 2048  # coordinates per city
-
-
-class _FastRandom(random.Random):
-    """random.Random with cheaper randrange/choice (same quality for demo data)."""
-
-    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:  # type: ignore[override]
-        if stop is None:
-            start, stop = 0, start
-        return start + int(self.random() * (stop - start))
-
-    def choice(self, seq: Sequence[Any]) -> Any:  # type: ignore[override]
-        return seq[int(self.random() * len(seq))]
-
-
 class CustomerFactory:
-    """Builds the rows of one customer at a time for one organization."""
+    """Builds the rows of one customer at a time for one organization.
+
+    Everything that does not depend on the customer is computed once here: the days
+    (as ``date`` objects, or as the ISO text COPY wants when ``text``), weighted choices
+    as flat tables, the invoiced months, coordinates, address templates. The per-row
+    work is then table look-ups, ``random()`` and tuple building.
+    """
 
     def __init__(
         self,
@@ -823,16 +465,28 @@ class CustomerFactory:
         today: date,
         ids: dict[type[models.Model], IdPool],
         existing_numbers: set[tuple[str, str]],
+        text: bool = False,
     ) -> None:
         self.org = organization
         self.org_id = organization.pk
         self.country = COUNTRIES[organization.country]
         self.code = organization.country
-        self.rng = _FastRandom(f"{seed}:{organization.country}")
+        self.stream = f"{seed}:{organization.country}"
+        self.rng = random.Random(self.stream)
+        self.next_index: int | None = None
         self.seed = seed
         self.today = today
+        self.text = text
         self.tz = zoneinfo.ZoneInfo(organization.time_zone)
-        self.now = timezone.now()
+        now = timezone.now()
+        self.now: Any = str(now) if text else now
+        # day_objects[DAYS_AHEAD + k]: the day k days before today; days: the same as
+        # the values written (text for COPY).
+        top = today + timedelta(days=DAYS_AHEAD)
+        self.day_objects = [top - timedelta(days=i) for i in range(DAYS_AHEAD + DAYS_BACK + 1)]
+        self.days: list[Any] = (
+            [day.isoformat() for day in self.day_objects] if text else self.day_objects
+        )
         self.ids = ids
         self.pools = name_pools(self.code, seed)
         self.language = organization.default_language or "es"
@@ -840,21 +494,30 @@ class CustomerFactory:
         self.company_words = COMPANY_WORDS[self.country.language]
         self.used_numbers = existing_numbers
         self.cities = self.country.cities
-        self.address_templates: dict[str, list[tuple[AddressFields, str]]] = {}
+        self.city_table = _weighted([(city, city.weight) for city in self.cities])
+        self.address_templates: dict[str, list[tuple[AddressFields, str] | None]] = {
+            city.name: [None] * ADDRESS_TEMPLATES for city in self.cities
+        }
+        setup = random.Random(f"{self.stream}:setup")
         self.points = {
             city.name: [
-                (
-                    Decimal(f"{city.lat + self.rng.uniform(-0.06, 0.06):.6f}"),
-                    Decimal(f"{city.lon + self.rng.uniform(-0.06, 0.06):.6f}"),
+                self._coordinates(
+                    city.lat + setup.uniform(-0.06, 0.06), city.lon + setup.uniform(-0.06, 0.06)
                 )
                 for _ in range(POINTS)
             ]
             for city in self.cities
         }
-        self.city_weights = [city.weight for city in self.cities]
-        methods = PAYMENT_METHODS[self.code]
-        self.methods = [method for method, _weight in methods]
-        self.method_weights = [weight for _method, weight in methods]
+        self.methods = _weighted(
+            [
+                ((method, method[:3].upper() + "-"), weight)
+                for method, weight in PAYMENT_METHODS[self.code]
+            ]
+        )
+        self.segments = _weighted((("small_business", 70), ("corporate", 25), ("government", 5)))
+        self.channels = _weighted(
+            (("whatsapp", 45), ("call", 25), ("sms", 10), ("email", 10), ("", 10))
+        )
         self.plans = [
             _PlanChoice(
                 plan.pk,
@@ -864,109 +527,136 @@ class CustomerFactory:
                 plan.download_mbps,
                 plan.monthly_price,
                 plan.currency or organization.currency,
+                plan.technology == "fiber" or plan.service_type == ServiceType.FIBER_FTTH,
+                EQUIPMENT_BY_SERVICE.get(plan.service_type, ()),
+                plan.service_type in WITH_ADDRESS,
             )
             for plan in plans
         ]
         if not self.plans:
             raise ValueError(f"{organization.slug} has no active plans: load its pack first")
         # COMTECO-like fixed-line operators have a large fixed-line-only base.
-        self.plan_weights = [
-            5
-            if plan.service_type == ServiceType.FIXED_LINE and self.code == "BO"
-            else 2
-            if plan.service_type != ServiceType.MOBILE_PREPAID
-            else 1
-            for plan in self.plans
-        ]
-        # months_back[k]: the first day of the month k months before today's.
-        self.months_back = [_months_before(self.today, k) for k in range(8)]
+        self.plan_table = _weighted(
+            [
+                (
+                    plan,
+                    5
+                    if plan.service_type == ServiceType.FIXED_LINE and self.code == "BO"
+                    else 2
+                    if plan.service_type != ServiceType.MOBILE_PREPAID
+                    else 1,
+                )
+                for plan in self.plans
+            ]
+        )
+        # months[back]: the month ``back`` months before today's (1 and more are invoiced).
+        self.months = [self._month(back) for back in range(max(INVOICE_MONTHS) + 1)]
         self.calling_code = str(phonenumbers.country_code_for_region(self.code))
+        if text:
+            _copy_safe(
+                [*self.pools.male, *self.pools.female, *self.pools.surnames]
+                + [plan.name for plan in self.plans]
+                + [*self.company_words, *COMPANY_SUFFIXES[self.code], *EMAIL_DOMAINS[self.code]]
+            )
+
+    def _day(self, day: date) -> Any:
+        return self.days[DAYS_AHEAD + (self.today - day).days]
+
+    def _month(self, back: int) -> _Month:
+        start = _months_before(self.today, back)
+        issued = _months_before(self.today, back - 1)
+        return _Month(
+            start_back=(self.today - start).days,
+            issued_back=(self.today - issued).days,
+            period_start=self._day(start),
+            period_end=self._day(issued - timedelta(days=1)),
+            issued=self._day(issued),
+            due=self._day(issued + timedelta(days=15)),
+            number_prefix=f"F{start:%Y%m}-",
+        )
+
+    def _coordinates(self, lat: float, lon: float) -> tuple[Any, Any]:
+        lat_text, lon_text = f"{lat:.6f}", f"{lon:.6f}"
+        return (lat_text, lon_text) if self.text else (Decimal(lat_text), Decimal(lon_text))
 
     # -- the customer ----------------------------------------------------------------------
 
     def add(self, index: int, batch: Batch, *, name_keys: bool) -> None:
         rng = self.rng
+        if index != self.next_index or index % RNG_CHUNK == 0:
+            rng.seed(f"{self.stream}:{index // RNG_CHUNK}:{index % RNG_CHUNK}")
+        self.next_index = index + 1
+        rand = rng.random
         rows = batch.rows
         now = self.now
         org_id = self.org_id
         pools = self.pools
         customer_id = self.ids[Customer].take()
-        is_company = rng.random() < 0.08
+        is_company = rand() < 0.08
         first = last = company = ""
-        birth: date | None = None
-        female = rng.random() < 0.5
+        birth_back = 0
+        female = rand() < 0.5
         if is_company:
             company = self._company_name()
-            segment = rng.choices(("small_business", "corporate", "government"), (70, 25, 5))[0]
+            segment = self.segments[int(rand() * 100)]
         else:
             names = pools.female if female else pools.male
-            first = rng.choice(names)
-            if rng.random() < 0.3:
-                second = rng.choice(names)
+            first = names[int(rand() * len(names))]
+            if rand() < 0.3:
+                second = names[int(rand() * len(names))]
                 if second != first:
                     first = f"{first} {second}"
-            last = rng.choice(pools.surnames)
-            if rng.random() < TWO_SURNAMES[self.code]:
-                last = f"{last} {rng.choice(pools.surnames)}"
-            birth = self.today - timedelta(days=rng.randrange(18 * 365, 85 * 365))
-            segment = "small_business" if rng.random() < 0.05 else "residential"
+            surnames = pools.surnames
+            last = surnames[int(rand() * len(surnames))]
+            if rand() < TWO_SURNAMES[self.code]:
+                last = f"{last} {surnames[int(rand() * len(surnames))]}"
+            birth_back = 18 * 365 + int(rand() * (67 * 365))
+            segment = "small_business" if rand() < 0.05 else "residential"
         search_name = " ".join(
             part for part in (_normalized(first), _normalized(last), _normalized(company)) if part
         )
-        has_email = rng.random() < 0.8
-        whatsapp = rng.random() < 0.7
-        sms = rng.random() < 0.5
-        email_ok = has_email and rng.random() < 0.6
-        calls = rng.random() < 0.92
-        since = self.today - timedelta(days=rng.randrange(60, 12 * 365))
+        has_email = rand() < 0.8
+        whatsapp = rand() < 0.7
+        sms = rand() < 0.5
+        email_ok = has_email and rand() < 0.6
+        calls = rand() < 0.92
+        since_back = 60 + int(rand() * (12 * 365 - 60))
         consent_at = (
-            datetime.combine(since, time(10, rng.randrange(60)), tzinfo=self.tz)
+            datetime.combine(
+                self.day_objects[DAYS_AHEAD + since_back], time(10, int(rand() * 60)), self.tz
+            )
             if whatsapp or sms or email_ok or calls
             else None
         )
-        channel = rng.choices(("whatsapp", "call", "sms", "email", ""), (45, 25, 10, 10, 10))[0]
+        channel = self.channels[int(rand() * 100)]
         rows[Customer].append(
             (
-                customer_id,
-                org_id,
-                now,
-                now,
-                "company" if is_company else "person",
-                first,
-                last,
-                company,
-                birth,
-                segment,
-                self.language,
-                channel,
-                whatsapp,
-                sms,
-                email_ok,
-                calls,
-                consent_at,
-                f"{self.code}{self.seed:02d}{index:09d}",
-                "",
-                search_name,
+                customer_id, org_id, now, now, "company" if is_company else "person", first,
+                last, company, self.days[DAYS_AHEAD + birth_back] if birth_back else None,
+                segment, self.language, channel, whatsapp, sms, email_ok, calls, consent_at,
+                f"{self.code}{self.seed:02d}{index:09d}", "", search_name,
             )
-        )
+        )  # fmt: skip
         if name_keys:
             key_rows = rows[CustomerNameKey]
             for key, length in _name_keys(search_name):
                 key_rows.append((customer_id, org_id, key, length))
-        city = rng.choices(self.cities, self.city_weights)[0]
-        self._document(index, customer_id, rows, first, last, company, birth, female, city)
+        city = self.city_table[int(rand() * len(self.city_table))]
+        self._document(index, customer_id, rows, first, last, company, birth_back, female, city)
         self._contacts(customer_id, rows, city, first, last, company, has_email)
         address_id = self._address(customer_id, rows, city)
-        self._subscriptions(index, customer_id, rows, city, address_id, since)
+        self._subscriptions(index, customer_id, rows, city, address_id, since_back)
 
     def _company_name(self) -> str:
-        rng = self.rng
-        word = rng.choice(self.company_words)
-        owner = rng.choice(self.pools.surnames)
-        if rng.random() < 0.4:
+        rand = self.rng.random
+        words, surnames = self.company_words, self.pools.surnames
+        word = words[int(rand() * len(words))]
+        owner = surnames[int(rand() * len(surnames))]
+        if rand() < 0.4:
             joiner = "e" if self.country.language == "pt" else "y"
-            owner = f"{owner} {joiner} {rng.choice(self.pools.surnames)}"
-        name = f"{word} {owner} {rng.choice(COMPANY_SUFFIXES[self.code])}"
+            owner = f"{owner} {joiner} {surnames[int(rand() * len(surnames))]}"
+        suffixes = COMPANY_SUFFIXES[self.code]
+        name = f"{word} {owner} {suffixes[int(rand() * len(suffixes))]}"
         return name.upper() if self.code == "BO" else name
 
     def _document(
@@ -977,7 +667,7 @@ class CustomerFactory:
         first: str,
         last: str,
         company: str,
-        birth: date | None,
+        birth_back: int,
         female: bool,
         city: City,
     ) -> None:
@@ -994,16 +684,18 @@ class CustomerFactory:
             else:
                 kind, number = "ec_ci", _ec_ci(index, province)
         elif code == "MX":
+            birth = self.day_objects[DAYS_AHEAD + birth_back] if birth_back else None
             kind, number = self._mexican_document(first, last, company, birth, female, city)
         else:  # BO
             if company:
                 kind, number = "bo_nit", str(_permute(index, 899_999_999) + 100_000_000)
             else:
+                rand = self.rng.random
                 kind = "bo_ci"
                 number = str(_permute(index, 8_999_999) + 1_000_000)
-                issued_in = city.code if self.rng.random() < 0.9 else "LP"
-                if self.rng.random() < 0.01:
-                    complement = f"{self.rng.randrange(1, 10)}{self.rng.choice('ABCDEFGH')}"
+                issued_in = city.code if rand() < 0.9 else "LP"
+                if rand() < 0.01:
+                    complement = f"{1 + int(rand() * 9)}{'ABCDEFGH'[int(rand() * 8)]}"
         rows[IdentityDocument].append(
             (
                 self.org_id,
@@ -1030,7 +722,7 @@ class CustomerFactory:
         used = self.used_numbers
         for serial in range(10_000):
             if company:
-                founded = self.today - timedelta(days=365 + self.rng.randrange(9000))
+                founded = self.today - timedelta(days=365 + int(self.rng.random() * 9000))
                 kind, number = "mx_rfc", _rfc_company(company, founded, serial)
             else:
                 assert birth is not None
@@ -1052,83 +744,50 @@ class CustomerFactory:
         company: str,
         has_email: bool,
     ) -> None:
-        rng = self.rng
+        rand = self.rng.random
         now = self.now
+        org_id = self.org_id
         contacts = rows[ContactPoint]
         country = self.country
-        mobile = _phone(rng, city.mobile, country.phone_length)
-        verified = (
-            self.today - timedelta(days=rng.randrange(1, 700)) if rng.random() < 0.4 else None
-        )
+        mobile = _phone(rand, city.mobile, country.phone_length)
+        verified = self.days[DAYS_AHEAD + 1 + int(rand() * 699)] if rand() < 0.4 else None
         contacts.append(
-            (
-                self.org_id,
-                now,
-                now,
-                customer_id,
-                "phone",
-                mobile,
-                "mobile",
-                rng.random() < 0.85,
-                True,
-                verified,
-                None,
-            )
-        )
-        if rng.random() < 0.35:
-            if rng.random() < 0.6:
-                other = _phone(rng, city.landline, country.landline_length)
+            (org_id, now, now, customer_id, "phone", mobile, "mobile", rand() < 0.85, True,
+             verified, None)
+        )  # fmt: skip
+        if rand() < 0.35:
+            if rand() < 0.6:
+                other = _phone(rand, city.landline, country.landline_length)
                 label = "work" if company else "home"
             else:
-                other = _phone(rng, city.mobile, country.phone_length)
+                other = _phone(rand, city.mobile, country.phone_length)
                 label = "reference"
             if other != mobile:
                 contacts.append(
-                    (
-                        self.org_id,
-                        now,
-                        now,
-                        customer_id,
-                        "phone",
-                        other,
-                        label,
-                        False,
-                        False,
-                        None,
-                        None,
-                    )
-                )
+                    (org_id, now, now, customer_id, "phone", other, label, False, False, None,
+                     None)
+                )  # fmt: skip
         if has_email:
             if company:
-                local = rng.choice(("contacto", "administracion", "ventas", "info"))
+                local = ("contacto", "administracion", "ventas", "info")[int(rand() * 4)]
                 domain = _ascii_slug(company.split(" ")[1] if " " in company else company)
                 email = f"{local}@{domain[:20]}.com"
             else:
                 given = _ascii_slug(first.split(" ")[0])
                 surname = _ascii_slug(last.split(" ")[0])
-                style = rng.randrange(3)
+                style = int(rand() * 3)
                 if style == 0:
                     local = f"{given}.{surname}"
                 elif style == 1:
-                    local = f"{given[:1]}{surname}{rng.randrange(1, 99)}"
+                    local = f"{given[:1]}{surname}{1 + int(rand() * 98)}"
                 else:
-                    local = f"{given}{surname}{rng.randrange(1960, 2006)}"
-                email = f"{local}@{rng.choice(EMAIL_DOMAINS[self.code])}"
+                    local = f"{given}{surname}{1960 + int(rand() * 46)}"
+                domains = EMAIL_DOMAINS[self.code]
+                email = f"{local}@{domains[int(rand() * len(domains))]}"
             contacts.append(
-                (
-                    self.org_id,
-                    now,
-                    now,
-                    customer_id,
-                    "email",
-                    email,
-                    "work" if company else "home",
-                    False,
-                    True,
-                    None,
-                    None,
-                )
-            )
+                (org_id, now, now, customer_id, "email", email, "work" if company else "home",
+                 False, True, None, None)
+            )  # fmt: skip
 
     def _address(
         self, customer_id: int, rows: dict[type[models.Model], list[Row]], city: City
@@ -1136,40 +795,41 @@ class CustomerFactory:
         """An installation address: a street-level template of the city plus a house number.
 
         Templates (street, cross streets, building, zone, postal code) are drawn once
-        and rendered once with a placeholder for the number, which is then filled in
-        per customer: render_one_line per row would cost more than the rest of the row.
+        (each from its own seed, so the order they are needed in does not matter) and
+        rendered once with a placeholder for the number, which is then filled in per
+        customer: render_one_line per row would cost more than the rest of the row.
         """
-        rng = self.rng
-        templates = self.address_templates.setdefault(city.name, [])
-        slot = int(rng.random() * ADDRESS_TEMPLATES)
-        while len(templates) <= slot:
-            templates.append(self._address_template(city))
-        fields_, line = templates[slot]
+        rand = self.rng.random
+        templates = self.address_templates[city.name]
+        slot = int(rand() * ADDRESS_TEMPLATES)
+        template = templates[slot]
+        if template is None:
+            template = templates[slot] = self._address_template(city, slot)
+        f, line = template
         if self.code == "BO":
-            number = f"{rng.randrange(1, 3000):04d}"
+            number = f"{1 + int(rand() * 2999):04d}"
         elif self.code == "EC":
-            side = rng.choice("NSEO") if city.name == "Quito" else ""
-            number = f"{side}{rng.randrange(1, 80)}-{rng.randrange(10, 999)}"
+            side = "NSEO"[int(rand() * 4)] if city.name == "Quito" else ""
+            number = f"{side}{1 + int(rand() * 79)}-{10 + int(rand() * 989)}"
         else:
-            number = str(rng.randrange(1, 4000 if self.code != "BR" else 2500))
+            number = str(1 + int(rand() * (3999 if self.code != "BR" else 2499)))
         one_line = line.replace(NUMBER_PLACEHOLDER, number)
         points = self.points[city.name]
-        point = points[int(rng.random() * len(points))]
+        latitude, longitude = points[int(rand() * POINTS)]
         address_id = self.ids[Address].take()
-        f = fields_
         rows[Address].append(
             (
                 address_id, self.org_id, self.now, self.now, customer_id, "installation",
                 self.code, f.street, number, f.between_street_a, f.between_street_b,
                 f.corner_street, f.building_type, f.building_name, f.block, f.floor,
                 f.apartment, f.zone, f.neighbourhood, f.city, f.state, f.postal_code,
-                f.reference, f.is_rural, point[0], point[1], one_line,
+                f.reference, f.is_rural, latitude, longitude, one_line,
             )
         )  # fmt: skip
         return address_id
 
-    def _address_template(self, city: City) -> tuple[AddressFields, str]:
-        rng = self.rng
+    def _address_template(self, city: City, slot: int) -> tuple[AddressFields, str]:
+        rng = random.Random(f"{self.stream}:{city.name}:{slot}")
         fields_ = AddressFields(
             street=rng.choice(city.streets),
             number=NUMBER_PLACEHOLDER,
@@ -1182,7 +842,7 @@ class CustomerFactory:
         if code == "BO":
             # Stored the way address_check leaves a Bolivian address: in capitals.
             fields_.city, fields_.state = city.name.upper(), city.state.upper()
-            self._bolivian_address(fields_, city, apartment)
+            self._bolivian_address(rng, fields_, city, apartment)
         elif code == "BR":
             cep = f"{rng.randrange(*city.postal):08d}"
             fields_.postal_code = f"{cep[:5]}-{cep[5:]}"
@@ -1207,11 +867,15 @@ class CustomerFactory:
             if apartment:
                 fields_.floor = str(rng.randrange(1, 12))
                 fields_.apartment = str(rng.randrange(1, 12))
-        return fields_, render_one_line(fields_, country=code)
+        line = render_one_line(fields_, country=code)
+        if self.text:
+            _copy_safe([line, *(v for v in vars(fields_).values() if isinstance(v, str))])
+        return fields_, line
 
-    def _bolivian_address(self, f: AddressFields, city: City, apartment: bool) -> None:
+    def _bolivian_address(
+        self, rng: random.Random, f: AddressFields, city: City, apartment: bool
+    ) -> None:
         """The Anexo-1 protocol: capitals, 4-digit number, ENTRE/ESQUINA, zone."""
-        rng = self.rng
         f.zone, f.neighbourhood = f.neighbourhood, ""
         if rng.random() < 0.04:
             f.is_rural = True
@@ -1249,31 +913,37 @@ class CustomerFactory:
         rows: dict[type[models.Model], list[Row]],
         city: City,
         address_id: int,
-        since: date,
+        since_back: int,
     ) -> None:
         rng = self.rng
+        rand = rng.random
         now = self.now
         org_id = self.org_id
-        count = 2 if rng.random() < 0.3 and len(self.plans) > 1 else 1
-        chosen = rng.choices(self.plans, self.plan_weights, k=count)
-        if count == 2 and chosen[0] is chosen[1]:
-            chosen = chosen[:1]
+        days = self.days
+        plan_table = self.plan_table
+        chosen = [plan_table[int(rand() * len(plan_table))]]
+        if rand() < 0.3 and len(self.plans) > 1:
+            second = plan_table[int(rand() * len(plan_table))]
+            if second is not chosen[0]:
+                chosen.append(second)
         # Debt drives the status: most pay, some owe and get (partially) blocked.
-        profile = rng.random()
-        debtor = profile < 0.14
-        billed = Decimal("0")
+        debtor = rand() < 0.14
+        billed = ZERO
         primary_id = 0
         cancelled_all = True
-        cancelled_on: date | None = None
+        cancelled_back = 0
         for position, plan in enumerate(chosen):
             subscription_id = self.ids[Subscription].take()
             if position == 0:
                 primary_id = subscription_id
-            started = since if position == 0 else since + timedelta(days=rng.randrange(0, 700))
-            started = min(started, self.today - timedelta(days=35))
+                started_back = since_back
+            else:
+                started_back = since_back - int(rand() * 700)
+            started_back = max(started_back, 35)
+            started = days[DAYS_AHEAD + started_back]
             status = SubscriptionStatus.ACTIVE
             changed_at: datetime | None = None
-            roll = rng.random()
+            roll = rand()
             if debtor and roll < 0.55:
                 status = (
                     SubscriptionStatus.BLOCKED
@@ -1283,77 +953,60 @@ class CustomerFactory:
             elif not debtor and roll < 0.04:
                 status = SubscriptionStatus.CANCELLED
             if status != SubscriptionStatus.ACTIVE:
-                changed_on = self.today - timedelta(days=rng.randrange(1, 50))
+                changed_back = 1 + int(rand() * 49)
                 changed_at = datetime.combine(
-                    changed_on, time(9, rng.randrange(60)), tzinfo=self.tz
+                    self.day_objects[DAYS_AHEAD + changed_back], time(9, int(rand() * 60)), self.tz
                 )
                 rows[SubscriptionStatusChange].append(
                     (subscription_id, "active", status, self.reasons[status], None, changed_at)
                 )
                 if status == SubscriptionStatus.CANCELLED:
-                    cancelled_on = changed_on
+                    cancelled_back = changed_back
             if status != SubscriptionStatus.CANCELLED:
                 cancelled_all = False
                 billed += plan.price
-            fiber = plan.technology == "fiber" or plan.service_type == ServiceType.FIBER_FTTH
             sequence = index * 2 + position
             olt = pon = ""
             onu: int | None = None
             ip: str | None = None
-            if fiber:
+            if plan.fiber:
                 olt = f"OLT-{city.code}-{sequence % 23 + 1:02d}"
                 pon = f"0/{sequence % 16 + 1}/{sequence // 16 % 16}"
                 onu = sequence // 256 % 128 + 1
-            if fiber or plan.service_type == ServiceType.FIXED_WIRELESS:
+            if plan.fiber or plan.service_type == ServiceType.FIXED_WIRELESS:
                 ip = f"10.{sequence >> 16 & 255}.{sequence >> 8 & 255}.{sequence & 255}"
-            permanence = started + timedelta(days=365) if rng.random() < 0.5 else None
+            permanence = days[DAYS_AHEAD + started_back - 365] if rand() < 0.5 else None
             rows[Subscription].append(
                 (
-                    subscription_id,
-                    org_id,
-                    now,
-                    now,
-                    customer_id,
-                    f"CT-{self.code}-{sequence + 1:09d}",
-                    f"S{sequence + 1_000_001}",
-                    plan.service_type,
-                    plan.technology,
-                    plan.plan_id,
-                    plan.name,
-                    plan.speed,
-                    plan.price,
-                    plan.currency,
-                    status,
-                    changed_at,
-                    started,
-                    permanence,
-                    address_id if plan.service_type in WITH_ADDRESS else None,
-                    ip,
-                    olt,
-                    pon,
-                    onu,
+                    subscription_id, org_id, now, now, customer_id,
+                    f"CT-{self.code}-{sequence + 1:09d}", f"S{sequence + 1_000_001}",
+                    plan.service_type, plan.technology, plan.plan_id, plan.name, plan.speed,
+                    plan.price, plan.currency, status, changed_at, started, permanence,
+                    address_id if plan.with_address else None, ip, olt, pon, onu,
                 )
-            )
-            for kind in EQUIPMENT_BY_SERVICE.get(plan.service_type, ()):
-                model, prefix, alphabet = rng.choice(EQUIPMENT_MODELS[kind])
+            )  # fmt: skip
+            for kind in plan.equipment:
+                models_ = EQUIPMENT_MODELS[kind]
+                model, prefix, alphabet = models_[int(rand() * len(models_))]
                 if kind == "sim":
                     # ICCID: 89, the country calling code, then the card number.
                     serial = f"89{self.calling_code}{sequence:0{17 - len(self.calling_code)}d}"
+                    mac = ""
                 else:
                     width = 16 - len(prefix)
-                    random_part = rng.getrandbits(4 * width) if alphabet[-1] == "F" else None
                     serial = (
-                        f"{prefix}{random_part:0{width}X}"
-                        if random_part is not None
-                        else f"{prefix}{rng.randrange(10**width):0{width}d}"
+                        f"{prefix}{rng.getrandbits(4 * width):0{width}X}"
+                        if alphabet[-1] == "F"
+                        else f"{prefix}{int(rand() * 10**width):0{width}d}"
                     )
-                mac = "" if kind == "sim" else rng.getrandbits(48).to_bytes(6).hex(":").upper()
+                    mac = rng.getrandbits(48).to_bytes(6).hex(":").upper()
                 rows[Equipment].append(
                     (org_id, now, now, subscription_id, kind, model, serial, mac, started, True)
                 )
         self._invoices(
-            index, customer_id, rows, primary_id, billed, since, debtor, cancelled_all, cancelled_on
-        )
+            index, customer_id, rows, primary_id, billed, since_back, debtor, cancelled_all,
+            cancelled_back,
+        )  # fmt: skip
 
     def _invoices(
         self,
@@ -1362,80 +1015,69 @@ class CustomerFactory:
         rows: dict[type[models.Model], list[Row]],
         subscription_id: int,
         amount: Decimal,
-        since: date,
+        since_back: int,
         debtor: bool,
         cancelled_all: bool,
-        cancelled_on: date | None,
+        cancelled_back: int,
     ) -> None:
-        """One invoice a month for the last 3-6 months; debtors leave the latest unpaid."""
-        rng = self.rng
+        """One invoice a month for the last 3-4 months; debtors leave the latest unpaid."""
+        rand = self.rng.random
         now = self.now
         org_id = self.org_id
+        days = self.days
         if amount <= 0 and not cancelled_all:
             return  # prepaid only: nothing is invoiced
         if cancelled_all:
-            amount = sum((plan.price for plan in self.plans[:1]), Decimal("0"))
-        months = rng.randrange(3, 7)
-        unpaid = rng.randrange(1, 4) if debtor else 0
-        partial = not debtor and rng.random() < 0.03
-        late_payer = rng.random() < 0.2
+            amount = self.plans[0].price
+        low, high = INVOICE_MONTHS
+        months = low + int(rand() * (high - low + 1))
+        unpaid = 1 + int(rand() * 3) if debtor else 0
+        partial = not debtor and rand() < 0.03
+        late_payer = rand() < 0.2
         currency = self.plans[0].currency
+        number = f"{index + 1:08d}"
+        invoices, payments = rows[Invoice], rows[Payment]
+        methods = self.methods
         for back in range(months, 0, -1):
-            period_start = self.months_back[back]
-            if period_start < since:
+            month = self.months[back]
+            if month.start_back > since_back:
+                continue  # before the customer's first service
+            if cancelled_all and cancelled_back and month.start_back < cancelled_back:
+                continue  # after the cancellation
+            issued_back = month.issued_back
+            if issued_back < 0:
                 continue
-            if cancelled_on is not None and cancelled_all and period_start > cancelled_on:
-                continue
-            period_end = self.months_back[back - 1] - timedelta(days=1)
-            issued = period_end + timedelta(days=1)
-            if issued > self.today:
-                continue
-            due = issued + timedelta(days=15)
             invoice_id = self.ids[Invoice].take()
             paid_amount = amount
             if back <= unpaid:
-                paid_amount = Decimal("0")
+                paid_amount = ZERO
             elif partial and back == 1:
                 paid_amount = (amount / 2).quantize(Decimal("0.01"))
-            if paid_amount and issued + timedelta(days=10) > self.today:
-                paid_amount = Decimal("0")  # not yet paid: still open
-            rows[Invoice].append(
+            if paid_amount and issued_back < 10:
+                paid_amount = ZERO  # not yet paid: still open
+            invoices.append(
                 (
-                    invoice_id,
-                    org_id,
-                    now,
-                    now,
-                    customer_id,
-                    subscription_id,
-                    f"F{period_start:%Y%m}-{index + 1:08d}",
-                    period_start,
-                    period_end,
-                    amount,
-                    currency,
-                    issued,
-                    due,
-                    paid_amount,
-                    False,
+                    invoice_id, org_id, now, now, customer_id, subscription_id,
+                    month.number_prefix + number, month.period_start, month.period_end, amount,
+                    currency, month.issued, month.due, paid_amount, False,
                 )
-            )
+            )  # fmt: skip
             if paid_amount > 0:
-                delay = rng.randrange(10, 40) if late_payer else rng.randrange(0, 14)
-                paid_on = min(issued + timedelta(days=delay), self.today)
-                method = rng.choices(self.methods, self.method_weights)[0]
-                rows[Payment].append(
+                delay = 10 + int(rand() * 30) if late_payer else int(rand() * 14)
+                method, reference = methods[int(rand() * len(methods))]
+                payments.append(
                     (
-                        org_id,
-                        now,
-                        now,
-                        customer_id,
-                        invoice_id,
-                        method,
-                        paid_on,
-                        paid_amount,
-                        currency,
-                        f"{method[:3].upper()}-{rng.randrange(10**9):09d}",
+                        org_id, now, now, customer_id, invoice_id, method,
+                        days[DAYS_AHEAD + max(issued_back - delay, 0)], paid_amount, currency,
+                        f"{reference}{int(rand() * 1_000_000_000):09d}",
                     )
-                )
+                )  # fmt: skip
+
+
+def _phone(rand: Callable[[], float], prefixes: Sequence[str], length: int) -> str:
+    prefix = prefixes[int(rand() * len(prefixes))]
+    digits = length - len(prefix)
+    return f"{prefix}{int(rand() * 10**digits):0{digits}d}"
 
 
 # --- writers ---------------------------------------------------------------------------------
@@ -1446,8 +1088,17 @@ def _columns(model: type[models.Model]) -> list[str]:
     return [field_.column for field_ in fields_ if isinstance(field_, models.Field)]
 
 
+COPY_CHUNK = 20_000  # rows per write() of pre-joined text
+
+
 def _copy_write(batch: Batch) -> None:
-    """COPY every table of the batch through psycopg 3."""
+    """COPY every table of the batch through psycopg 3, as text joined in Python.
+
+    The rows come from a ``text=True`` factory: days and timestamps already text, every
+    string checked by _copy_safe (no tab, newline or backslash, never "None"), so
+    ``str()`` of each value is its COPY text form; None becomes "None", the NULL marker
+    the COPY statement declares, and True/False are valid boolean input.
+    """
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
         for model in WRITE_ORDER:
@@ -1455,10 +1106,15 @@ def _copy_write(batch: Batch) -> None:
             if not rows:
                 continue
             columns = ", ".join(f'"{column}"' for column in _columns(model))
-            with raw.copy(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN') as copy:
-                write_row = copy.write_row
-                for row in rows:
-                    write_row(row)
+            statement = (
+                f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN '
+                f"(FORMAT text, NULL '{COPY_NULL}')"
+            )
+            with raw.copy(statement) as copy:
+                for start in range(0, len(rows), COPY_CHUNK):
+                    lines = ["\t".join(map(str, row)) for row in rows[start : start + COPY_CHUNK]]
+                    lines.append("")
+                    copy.write("\n".join(lines))
 
 
 def _sql_write(batch: Batch) -> None:
@@ -1506,6 +1162,230 @@ def _orm_write(batch: Batch) -> None:
         )
 
 
+# --- large loads on PostgreSQL: indexes and foreign keys off, then rebuilt ------------------
+
+BULK_THRESHOLD = 50_000  # customers from which a PostgreSQL COPY load goes through _bulk_load
+BULK_MAINTENANCE_WORK_MEM = "512MB"
+# The tables COPY fills (CustomerNameKey is SQLite's).
+BULK_TABLES = tuple(model for model in WRITE_ORDER if model is not CustomerNameKey)
+
+
+@dataclass
+class _Deferred:
+    """What _bulk_load dropped, as the catalog defined it, to create again exactly."""
+
+    indexes: list[tuple[str, str, str]]  # (table, index, pg_get_indexdef)
+    foreign_keys: list[tuple[str, str, str]]  # (table, constraint, pg_get_constraintdef)
+    word_trigger: bool = False  # customers_search_words_insert was enabled
+
+    def restore_sql(self) -> list[str]:
+        quote = connection.ops.quote_name
+        statements = [f"{definition};" for _table, _name, definition in self.indexes] + [
+            f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition};"
+            for table, name, definition in self.foreign_keys
+        ]
+        if self.word_trigger:
+            statements += [f"{WORD_TRIGGER_ON};", f"{_word_backfill()};"]
+        return statements
+
+
+# The statement-level trigger that keeps customers_search_word_key (migration 0003)
+# runs once per COPY; a bulk load turns it off and fills the word table once at the end.
+WORD_TRIGGER = "customers_search_words_insert"
+WORD_TRIGGER_ON = f"ALTER TABLE customers_customer ENABLE TRIGGER {WORD_TRIGGER}"
+WORD_TRIGGER_OFF = f"ALTER TABLE customers_customer DISABLE TRIGGER {WORD_TRIGGER}"
+
+
+@lru_cache(maxsize=1)
+def _word_backfill() -> str:
+    """The migration's own backfill of the word table from every customer name."""
+    migration = importlib.import_module("telcodesk.customers.migrations.0003_search_indexes")
+    (statement,) = [
+        sql
+        for sql in migration.PG_FORWARDS
+        if sql.strip().startswith("INSERT INTO customers_search_word_key")
+    ]
+    return str(statement).strip()
+
+
+def _deferrable_objects(cursor: Any, tables: Sequence[str]) -> _Deferred:
+    """The secondary indexes and foreign keys of ``tables``.
+
+    Secondary: neither primary key nor unique (those back the unique constraints the
+    load relies on, and stay) nor exclusion.
+    """
+    cursor.execute(
+        "SELECT t.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+        "WHERE x.indrelid = ANY(SELECT to_regclass(name) FROM unnest(%s::text[]) name) "
+        "AND NOT x.indisprimary AND NOT x.indisunique AND NOT x.indisexclusion "
+        "ORDER BY t.relname, i.relname",
+        [list(tables)],
+    )
+    indexes = [(table, name, definition) for table, name, definition in cursor.fetchall()]
+    cursor.execute(
+        "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "JOIN pg_class t ON t.oid = c.conrelid "
+        "WHERE c.contype = 'f' AND c.convalidated "
+        "AND c.conrelid = ANY(SELECT to_regclass(name) FROM unnest(%s::text[]) name) "
+        "ORDER BY t.relname, c.conname",
+        [list(tables)],
+    )
+    foreign_keys = [(table, name, definition) for table, name, definition in cursor.fetchall()]
+    cursor.execute(
+        "SELECT 1 FROM pg_trigger WHERE tgname = %s AND tgenabled <> 'D' "
+        "AND tgrelid = to_regclass('customers_customer')",
+        [WORD_TRIGGER],
+    )
+    return _Deferred(indexes, foreign_keys, cursor.fetchone() is not None)
+
+
+def _run_lanes(lanes: Sequence[Sequence[str]], *, parallel: bool) -> None:
+    """Run each lane's statements in order; lanes side by side on their own connections
+    when ``parallel`` (two cores: a GIN build beside the B-tree ones), else one after
+    the other on Django's connection (inside the caller's transaction)."""
+    setting = f"SET maintenance_work_mem = '{BULK_MAINTENANCE_WORK_MEM}'"
+    if not parallel:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW maintenance_work_mem")
+            previous = cursor.fetchone()[0]
+            cursor.execute(setting)
+            try:
+                for lane in lanes:
+                    for statement in lane:
+                        cursor.execute(statement)
+            finally:
+                cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [previous])
+        return
+
+    def run(lane: Sequence[str]) -> None:
+        own = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with own.cursor() as cursor:
+                cursor.execute(setting)
+                for statement in lane:
+                    cursor.execute(statement)
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+        for future in [pool.submit(run, lane) for lane in lanes if lane]:
+            future.result()
+
+
+def _balanced(statements: Sequence[tuple[str, int]], lanes: int = 2) -> list[list[str]]:
+    """Statements spread over ``lanes`` by estimated cost, largest first."""
+    result: list[list[str]] = [[] for _ in range(lanes)]
+    load = [0] * lanes
+    for statement, cost in sorted(statements, key=lambda item: -item[1]):
+        lane = load.index(min(load))
+        result[lane].append(statement)
+        load[lane] += cost
+    return result
+
+
+def _restore(deferred: _Deferred, *, parallel: bool) -> None:
+    """Create the dropped indexes again, then the foreign keys (NOT VALID, then VALIDATE:
+    one scan each, side by side, instead of a check per row)."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, relpages FROM pg_class "
+            "WHERE oid = ANY(SELECT to_regclass(name) FROM unnest(%s::text[]) name)",
+            [
+                sorted(
+                    {table for table, _name, _definition in deferred.indexes}
+                    | {"customers_customer"}
+                )
+            ],
+        )
+        pages = dict(cursor.fetchall())
+    existing = _existing_indexes()
+    work = []
+    for table, name, definition in deferred.indexes:
+        if name in existing:
+            continue
+        # A trigram GIN build costs several B-tree builds of the same table.
+        cost = pages.get(table, 1) * (8 if " USING gin " in definition else 1)
+        work.append((definition, cost))
+    if deferred.word_trigger:
+        with connection.cursor() as cursor:
+            cursor.execute(WORD_TRIGGER_ON)
+        work.append((_word_backfill(), pages.get(Customer._meta.db_table, 1) * 2))
+    _run_lanes(_balanced(work), parallel=parallel)
+    present = _existing_foreign_keys()
+    missing = [fk for fk in deferred.foreign_keys if (fk[0], fk[1]) not in present]
+    with connection.cursor() as cursor:
+        for table, name, definition in missing:
+            cursor.execute(
+                f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition} NOT VALID"
+            )
+    validate = [
+        (f"ALTER TABLE {quote(table)} VALIDATE CONSTRAINT {quote(name)}", 1)
+        for table, name, _definition in missing
+    ]
+    _run_lanes(_balanced(validate), parallel=parallel)
+
+
+def _existing_indexes() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def _existing_foreign_keys() -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.relname, c.conname FROM pg_constraint c JOIN pg_class t "
+            "ON t.oid = c.conrelid WHERE c.contype = 'f'"
+        )
+        return {(table, name) for table, name in cursor.fetchall()}
+
+
+@contextmanager
+def _bulk_load(*, parallel: bool, stats: LoadStats | None = None) -> Iterator[None]:
+    """Drop the secondary indexes and foreign keys of the tables COPY fills; whatever
+    happens in the block, create them again from the definitions read before dropping.
+
+    A bulk load then writes heap rows only: no B-tree or GIN insertion per row and no
+    deferred foreign-key check per row at each commit. Building an index afterwards
+    (a sort, ``maintenance_work_mem`` raised) and validating a foreign key (one join)
+    costs far less. Primary keys and unique constraints stay. The definitions are
+    logged before anything is dropped: only if the process dies without running its
+    ``finally`` (SIGKILL, power loss) do they have to be run by hand.
+    """
+    inside = connection.in_atomic_block
+    with connection.cursor() as cursor:
+        if inside:
+            # ALTER TABLE refuses tables with deferred checks still pending: run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        deferred = _deferrable_objects(cursor, [model._meta.db_table for model in BULK_TABLES])
+        logger.info(
+            "demo data bulk load: dropping %d indexes and %d foreign keys; to restore by hand:\n%s",
+            len(deferred.indexes),
+            len(deferred.foreign_keys),
+            "\n".join(deferred.restore_sql()),
+        )
+        quote = connection.ops.quote_name
+        with transaction.atomic():
+            for table, name, _definition in deferred.foreign_keys:
+                cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+            for _table, name, _definition in deferred.indexes:
+                cursor.execute(f"DROP INDEX {quote(name)}")
+            if deferred.word_trigger:
+                cursor.execute(WORD_TRIGGER_OFF)
+    try:
+        yield
+    finally:
+        started = perf_counter()
+        _restore(deferred, parallel=parallel and not inside)
+        seconds = perf_counter() - started
+        if stats is not None:
+            stats.seconds_rebuilding = seconds
+        logger.info("demo data bulk load: indexes and foreign keys rebuilt in %.1f s", seconds)
+
+
 # --- public API ------------------------------------------------------------------------------
 
 
@@ -1513,10 +1393,111 @@ def _orm_write(batch: Batch) -> None:
 class LoadStats:
     customers: int = 0
     rows: dict[str, int] = field(default_factory=dict)
+    seconds_rebuilding: float = 0.0
 
     def add(self, batch: Batch) -> None:
-        for name, count in batch.count().items():
+        self.add_counts(batch.count())
+
+    def add_counts(self, counts: dict[str, int]) -> None:
+        for name, count in counts.items():
             self.rows[name] = self.rows.get(name, 0) + count
+
+
+@dataclass
+class _Load:
+    """What one loading process needs (inherited by fork, never pickled)."""
+
+    organization: Organization
+    plans: list[Plan]
+    seed: int
+    today: date
+    batch_size: int
+    writer: Writer
+    existing_numbers: set[tuple[str, str]]
+
+
+def _load_range(
+    load: _Load, first: int, stop: int, report: Callable[[int, dict[str, int]], None]
+) -> None:
+    """Generate and write customers ``first``..``stop - 1``, one transaction per batch."""
+    vendor = connection.vendor
+    writer = load.writer
+    write = {"copy": _copy_write, "sql": _sql_write, "orm": _orm_write}[writer]
+    sqlite_ids = _SQLiteReservations()
+    reserve = _reserve_postgresql if vendor == "postgresql" else sqlite_ids
+    ids: dict[type[models.Model], IdPool] = {model: IdPool(model, reserve) for model in WITH_IDS}
+    factory = CustomerFactory(
+        organization=load.organization,
+        plans=load.plans,
+        seed=load.seed,
+        today=load.today,
+        ids=ids,
+        existing_numbers=load.existing_numbers,
+        text=writer == "copy",
+    )
+    name_keys = vendor != "postgresql"
+    for start in range(first, stop, load.batch_size):
+        size = min(load.batch_size, stop - start)
+        batch = Batch()
+        with transaction.atomic():
+            if vendor != "postgresql":
+                # Reserved ids are ours only while this transaction holds the write lock.
+                sqlite_ids.reset()
+                for pool in ids.values():
+                    pool.ids, pool.position = [], 0
+            for index in range(start, start + size):
+                factory.add(index, batch, name_keys=name_keys)
+            write(batch)
+        report(size, batch.count())
+
+
+def _worker(load: _Load, first: int, stop: int, queue: Any) -> None:
+    """A forked loading process: reports ("batch", size, counts), then ("done",) or
+    ("error", traceback)."""
+    try:
+        _load_range(load, first, stop, lambda size, counts: queue.put(("batch", size, counts)))
+        queue.put(("done",))
+    except BaseException:
+        queue.put(("error", traceback.format_exc()))
+    finally:
+        connection.close()
+
+
+def _load_in_processes(
+    load: _Load, ranges: Sequence[tuple[int, int]], report: Callable[[int, dict[str, int]], None]
+) -> None:
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    connections.close_all()  # each child opens its own connection
+    processes = [
+        context.Process(target=_worker, args=(load, first, stop, queue), daemon=True)
+        for first, stop in ranges
+    ]
+    for process in processes:
+        process.start()
+    running = len(processes)
+    try:
+        while running:
+            try:
+                message = queue.get(timeout=5)
+            except queue_module.Empty:
+                dead = [p for p in processes if p.exitcode not in (None, 0)]
+                if dead:
+                    raise RuntimeError(
+                        f"demo data worker died: exit code {dead[0].exitcode}"
+                    ) from None
+                continue
+            if message[0] == "batch":
+                report(message[1], message[2])
+            elif message[0] == "done":
+                running -= 1
+            else:
+                raise RuntimeError(f"demo data worker failed:\n{message[1]}")
+    finally:
+        for process in processes:
+            if process.is_alive() and running:
+                process.terminate()
+            process.join()
 
 
 def generate_customers(
@@ -1530,32 +1511,37 @@ def generate_customers(
     today: date | None = None,
     writer: Writer = "auto",
     stats: LoadStats | None = None,
+    bulk_threshold: int = BULK_THRESHOLD,
+    workers: int | None = None,
 ) -> int:
     """Generate ``count`` customers (and their records) for an operator; returns ``count``.
 
     Customers are numbered from ``start_index``: document numbers, service ids,
     contract and invoice numbers derive from that number, so a later call with
     ``start_index`` past the earlier ones adds customers without clashing. The same
-    seed, start index and ``today`` give the same data. Each batch of ``batch_size``
-    customers is one transaction; ``progress`` gets the number written so far.
+    seed, start index and ``today`` give the same data (whatever the batch size and
+    number of workers). Each batch of ``batch_size`` customers is one transaction;
+    ``progress`` gets the number written so far.
 
     ``writer``: "copy" (PostgreSQL COPY), "sql" (executemany), "orm" (bulk_create,
     the slow baseline) or "auto" (copy on PostgreSQL, sql elsewhere). ``stats``, if
     given, receives the row counts per model.
+
+    A COPY load of ``bulk_threshold`` customers or more drops the secondary indexes and
+    the foreign keys of the tables it fills and creates them again at the end, also
+    when the load fails (see _bulk_load). Outside a transaction it runs in ``workers``
+    processes (default: 2 for such loads, except for Mexico, whose CURP deduplication
+    needs one process), each writing its own range of customers, so one generates rows
+    while the other's COPY runs in the server.
     """
     if organization.country not in COUNTRIES:
         raise ValueError(f"no demo data for country {organization.country}")
     vendor = connection.vendor
     if writer == "auto":
         writer = "copy" if vendor == "postgresql" else "sql"
-    write = {"copy": _copy_write, "sql": _sql_write, "orm": _orm_write}[writer]
-    name_keys = vendor != "postgresql"
     if today is None:
         today = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(organization.time_zone)).date()
     plans = list(Plan.objects.filter(organization=organization, is_active=True).order_by("code"))
-    sqlite_ids = _SQLiteReservations()
-    reserve = _reserve_postgresql if vendor == "postgresql" else sqlite_ids
-    ids: dict[type[models.Model], IdPool] = {model: IdPool(model, reserve) for model in WITH_IDS}
     existing: set[tuple[str, str]] = set()
     if organization.country == "MX" and start_index:
         existing = set(
@@ -1563,33 +1549,37 @@ def generate_customers(
                 organization=organization, kind__in=("mx_curp", "mx_rfc")
             ).values_list("kind", "number")
         )
-    factory = CustomerFactory(
-        organization=organization,
-        plans=plans,
-        seed=seed,
-        today=today,
-        ids=ids,
-        existing_numbers=existing,
-    )
+    bulk = vendor == "postgresql" and writer == "copy" and count >= bulk_threshold
+    if workers is None:
+        workers = 2 if bulk and organization.country != "MX" and count >= 4 * RNG_CHUNK else 1
+    if connection.in_atomic_block or vendor != "postgresql":
+        workers = 1
+    name_pools(organization.country, seed)  # drawn once, before any fork
+    load = _Load(organization, plans, seed, today, batch_size, writer, existing)
     done = 0
-    for first in range(start_index, start_index + count, batch_size):
-        size = min(batch_size, start_index + count - first)
-        batch = Batch()
-        with transaction.atomic():
-            if vendor != "postgresql":
-                # Reserved ids are ours only while this transaction holds the write lock.
-                sqlite_ids.reset()
-                for pool in ids.values():
-                    pool.ids, pool.position = [], 0
-            for index in range(first, first + size):
-                factory.add(index, batch, name_keys=name_keys)
-            write(batch)
+
+    def report(size: int, counts: dict[str, int]) -> None:
+        nonlocal done
         done += size
         if stats is not None:
             stats.customers += size
-            stats.add(batch)
+            stats.add_counts(counts)
         if progress is not None:
             progress(done)
+
+    stop = start_index + count
+    with _bulk_load(parallel=True, stats=stats) if bulk else nullcontext():
+        if workers <= 1:
+            _load_range(load, start_index, stop, report)
+        else:
+            # Split at multiples of RNG_CHUNK: the data are those of a one-process load.
+            share = -(-count // workers)
+            bounds = [start_index, stop]
+            for k in range(1, workers):
+                bound = -(-(start_index + share * k) // RNG_CHUNK) * RNG_CHUNK
+                bounds.insert(-1, min(bound, stop))
+            ranges = [(a, b) for a, b in itertools.pairwise(bounds) if a < b]
+            _load_in_processes(load, ranges, report)
     return done
 
 

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: messages-extract setup demo serve test test-fast e2e lint typecheck fmt migrations-check schema schema-check messages browser bench clean
+.PHONY: messages-extract setup demo serve test test-fast e2e lint typecheck fmt migrations-check schema schema-check messages browser bench bench-load clean
 
 setup: $(STAMP) messages
 
@@ -70,6 +70,9 @@ schema-check: setup
 
 bench: setup
 	$(BIN)/python bench/search.py $(BENCH_ARGS)
+
+bench-load: setup
+	$(BIN)/python bench/load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 var/e2e

@@ -1,7 +1,7 @@
 """Demo data load benchmark: customers/s and rows/s, COPY against bulk_create.
 
 Usage: .venv/bin/python bench/load.py [--customers 1000000] [--baseline 50000]
-       [--sqlite-customers 100000] [--skip-sqlite] [--output docs/benchmarks-load.md]
+       [--sqlite-customers 100000] [--skip-sqlite] [--output var/bench/load.md]
 
 Loads into a throw-away PostgreSQL database ``telcodesk_bench_load`` on 127.0.0.1:5432
 (dropped and created again) and into a throw-away SQLite file, one operator (the
@@ -136,7 +136,8 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=50_000)
     parser.add_argument("--sqlite-customers", type=int, default=100_000)
     parser.add_argument("--skip-sqlite", action="store_true")
-    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks-load.md"))
+    # The figures go to var/; copy them into docs/benchmarks.md ("Demo data load").
+    parser.add_argument("--output", default=str(ROOT / "var" / "bench" / "load.md"))
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -182,6 +183,7 @@ def main() -> None:
         "",
     ]
     text = "\n".join(header + sections)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(text + "\n")
     print(text)
 

@@ -17,6 +17,7 @@ PRODUCTION = {
 def _run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELCODESK_", "SECRET"))}
     clean.pop("DATABASE_URL", None)
+    clean.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests; never in production
     clean.update({"TELCODESK_VAR_DIR": str(tmp_path), **env})
     return subprocess.run(
         [sys.executable, "-m", "telcodesk.cli", *args],

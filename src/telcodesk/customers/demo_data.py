@@ -14,7 +14,7 @@ PostgreSQL, ``executemany`` on SQLite (plus the CustomerNameKey rows SQLite's na
 search needs). ``writer="orm"`` writes the same rows with Django's ``bulk_create``:
 the baseline bench/load.py compares against. Large PostgreSQL loads drop the secondary
 indexes and foreign keys of the tables they fill and rebuild them at the end (also on
-failure), and run in two processes (see generate_customers, docs/benchmarks-load.md).
+failure), and run in two processes (see generate_customers, docs/benchmarks.md).
 The per-country tables are in customers.demo_tables.
 
 Generated rows skip the services on purpose (no audit log, no timeline): they are

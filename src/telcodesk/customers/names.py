@@ -12,7 +12,10 @@ MAX_KEY_LEN = 40
 
 
 def normalize_name(text: str) -> str:
-    """Lower-case, accent-free, single-spaced: ``'  José  MÜLLER-Peña '`` -> ``'jose muller pena'``."""
+    """Lower-case, accent-free, single-spaced.
+
+    ``'  José  MÜLLER-Peña '`` -> ``'jose muller pena'``.
+    """
     return _NON_WORD.sub(" ", unidecode(text or "").lower()).strip()
 
 

@@ -146,3 +146,24 @@ def test_audit_log_rows_are_created_by_the_service(world: World) -> None:
         "view",
     )
     assert row.actor_label == "Ana Quispe"
+
+
+def test_pages_use_the_organization_time_zone_unless_the_user_chose_one(
+    world: World, client: Client
+) -> None:
+    from django.utils import timezone
+
+    seen: list[str] = []
+
+    def spy(request: object) -> None:
+        seen.append(str(timezone.get_current_timezone()))
+
+    from telcodesk.accounts.middleware import UserPreferencesMiddleware
+
+    middleware = UserPreferencesMiddleware(spy)  # type: ignore[arg-type]
+    request = client.get("/healthz").wsgi_request
+    request.user = world.agent
+    middleware(request)
+    world.agent.time_zone = "America/Sao_Paulo"
+    middleware(request)
+    assert seen == ["America/La_Paz", "America/Sao_Paulo"]

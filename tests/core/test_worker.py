@@ -67,7 +67,7 @@ def test_a_real_worker_runs_a_task_sent_through_redis(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    sender = Celery("test-sender", broker=REDIS_URL)
+    sender = Celery("test-sender", broker=REDIS_URL, set_as_current=False)
     token = uuid.uuid4().hex
     try:
         sender.send_task("telcodesk.core.ping", args=[token], queue=queue)
@@ -110,3 +110,24 @@ def test_worker_refuses_to_start_without_a_broker() -> None:
     )
     assert result.returncode == 2
     assert "TELCODESK_BROKER_URL is not set" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_process_tasks_run_only_after_the_commit() -> None:
+    from django.db import transaction
+
+    from telcodesk.core.tasks import enqueue_on_commit, ping
+
+    committed, rolled_back = uuid.uuid4().hex, uuid.uuid4().hex
+    with transaction.atomic():
+        enqueue_on_commit(ping, committed)
+        assert WorkerHeartbeat.objects.filter(token=committed).count() == 0
+    assert WorkerHeartbeat.objects.filter(token=committed).count() == 1
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), transaction.atomic():
+        enqueue_on_commit(ping, rolled_back)
+        raise Abort
+    assert WorkerHeartbeat.objects.filter(token=rolled_back).count() == 0

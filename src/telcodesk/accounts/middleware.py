@@ -6,6 +6,9 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
+from telcodesk.accounts.services import actor_for_user
+from telcodesk.core.errors import NotFound
+
 
 class UserPreferencesMiddleware:
     """Activate the signed-in user's language and time zone (before LocaleMiddleware).
@@ -23,9 +26,15 @@ class UserPreferencesMiddleware:
         if user is not None and user.is_authenticated:
             if user.language and not request.COOKIES.get("django_language"):
                 request.META["HTTP_ACCEPT_LANGUAGE"] = user.language
-            tz_name = user.time_zone or (
-                user.active_organization.time_zone if user.active_organization else ""
-            )
+            tz_name = user.time_zone
+            if not tz_name:
+                try:
+                    actor = actor_for_user(user)
+                except NotFound:
+                    actor = None
+                if actor is not None:
+                    request.actor = actor  # type: ignore[attr-defined]
+                    tz_name = actor.organization.time_zone
         if tz_name:
             timezone.activate(zoneinfo.ZoneInfo(tz_name))
         else:

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
+
+from celery import Task, shared_task
+from django.db import transaction
+
+
+def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
+    """Send ``task`` once the current transaction commits (never if it rolls back).
+
+    With a broker the message goes to a worker; without one (embedded mode) the task
+    runs in this process, still only after the commit. Pass ids, never objects.
+    """
+    transaction.on_commit(lambda: task.delay(*args, **kwargs))
 
 
 @shared_task(name="telcodesk.core.ping")

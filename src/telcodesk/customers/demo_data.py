@@ -621,17 +621,15 @@ class CustomerFactory:
         email_ok = has_email and rand() < 0.6
         calls = rand() < 0.92
         since_back = 60 + int(rand() * (12 * 365 - 60))
-        consent_at = (
-            datetime.combine(
-                self.day_objects[DAYS_AHEAD + since_back], time(10, int(rand() * 60)), self.tz
-            )
-            if whatsapp or sms or email_ok or calls
-            else None
+        # A customer since their first service: the console shows "customer since".
+        since_at = datetime.combine(
+            self.day_objects[DAYS_AHEAD + since_back], time(10, int(rand() * 60)), self.tz
         )
+        consent_at = since_at if whatsapp or sms or email_ok or calls else None
         channel = self.channels[int(rand() * 100)]
         rows[Customer].append(
             (
-                customer_id, org_id, now, now, "company" if is_company else "person", first,
+                customer_id, org_id, since_at, now, "company" if is_company else "person", first,
                 last, company, self.days[DAYS_AHEAD + birth_back] if birth_back else None,
                 segment, self.language, channel, whatsapp, sms, email_ok, calls, consent_at,
                 f"{self.code}{self.seed:02d}{index:09d}", "", search_name,

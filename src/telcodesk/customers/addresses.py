@@ -91,7 +91,10 @@ class InvalidAddress(ValidationFailed):
         super().__init__(" ".join(problems), details={"address": list(problems)})
 
 
-_TEXT_FIELDS = tuple(f.name for f in fields(AddressFields) if f.name != "is_rural")
+# The field names, for the services and the API (one list, defined by the dataclass).
+ADDRESS_FIELD_NAMES = tuple(f.name for f in fields(AddressFields))
+_TEXT_FIELDS = tuple(name for name in ADDRESS_FIELD_NAMES if name != "is_rural")
+ADDRESS_TEXT_FIELDS = _TEXT_FIELDS
 
 FIELD_LABELS: dict[str, str | Promise] = {
     "street": _("The street"),

@@ -20,6 +20,7 @@ from pydantic import ConfigDict, IPvAnyAddress
 
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers import selectors, services
+from telcodesk.customers.addresses import ADDRESS_TEXT_FIELDS
 from telcodesk.customers.documents import DOCUMENT_TYPES, format_document
 from telcodesk.customers.models import (
     Address,
@@ -437,26 +438,6 @@ def contact_out(contact: ContactPoint, *, region: str) -> dict[str, Any]:
         "is_primary": contact.is_primary,
         "verified_on": contact.verified_on,
     }
-
-
-ADDRESS_TEXT_FIELDS = (
-    "street",
-    "number",
-    "between_street_a",
-    "between_street_b",
-    "corner_street",
-    "building_type",
-    "building_name",
-    "block",
-    "floor",
-    "apartment",
-    "zone",
-    "neighbourhood",
-    "city",
-    "state",
-    "postal_code",
-    "reference",
-)
 
 
 def address_out(address: Address) -> dict[str, Any]:

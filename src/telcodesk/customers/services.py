@@ -478,25 +478,7 @@ def contact_delete(*, actor: Actor, contact_id: int) -> None:
 
 # --- addresses ----------------------------------------------------------------------
 
-ADDRESS_FIELDS = (
-    "street",
-    "number",
-    "between_street_a",
-    "between_street_b",
-    "corner_street",
-    "building_type",
-    "building_name",
-    "block",
-    "floor",
-    "apartment",
-    "zone",
-    "neighbourhood",
-    "city",
-    "state",
-    "postal_code",
-    "reference",
-    "is_rural",
-)
+ADDRESS_FIELDS = address_rules.ADDRESS_FIELD_NAMES
 
 
 def _decimal_or_none(value: Any, name: str) -> Decimal | None:

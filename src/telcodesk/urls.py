@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.urls import include, path
 
 from telcodesk.api import api
@@ -8,6 +9,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
     path("accounts/", include("telcodesk.accounts.urls")),
     path("", include("telcodesk.customers.urls")),
 ]

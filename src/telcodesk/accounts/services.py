@@ -141,3 +141,73 @@ def user_preferences_update(*, user: User, language: str, time_zone: str) -> Use
     user.time_zone = time_zone
     user.save(update_fields=["language", "time_zone"])
     return user
+
+
+@transaction.atomic
+def member_add(
+    *,
+    organization: Organization,
+    username: str,
+    role: str,
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    team_name: str = "",
+    language: str = "",
+) -> tuple[Membership, str | None]:
+    """Give ``username`` a membership with ``role`` in ``organization``.
+
+    Creates the user when needed (with ``password``, or a generated one that is
+    returned so it can be handed over once). An existing membership gets the new role.
+    """
+    import secrets
+
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    from telcodesk.accounts.models import Team
+    from telcodesk.accounts.roles import Role
+    from telcodesk.core.errors import ValidationFailed
+
+    errors: dict[str, list[str]] = {}
+    username = username.strip()
+    if not username or len(username) > 150:
+        errors["username"] = [_("Write a user name of 1 to 150 characters.")]
+    if role not in Role.values:
+        errors["role"] = [_("Choose agent, supervisor, back_office or admin.")]
+    if language and language not in {code for code, _label in settings.LANGUAGES}:
+        errors["language"] = [_("Choose Spanish, Brazilian Portuguese or English.")]
+    user = User.objects.filter(username=username).first()
+    generated = None
+    if user is None and password is None:
+        generated = password = secrets.token_urlsafe(12)
+    if password is not None:
+        try:
+            validate_password(password, user=user)
+        except ValidationError as exc:
+            errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationFailed(
+            _("The member was not saved: fix the marked fields."), details=errors
+        )
+    if user is None:
+        user = User.objects.create_user(
+            username=username,
+            password=password,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            language=language or organization.default_language,
+            active_organization=organization,
+        )
+    elif password is not None:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    team = None
+    if team_name:
+        team, _created = Team.objects.get_or_create(organization=organization, name=team_name)
+    membership, _created = Membership.objects.update_or_create(
+        user=user, organization=organization, defaults={"role": role, "team": team}
+    )
+    return membership, generated

@@ -51,7 +51,7 @@ def make_organization(slug: str, **fields: object) -> Organization:
     return Organization.objects.create(slug=slug, **defaults)
 
 
-def make_user(username: str, organization: Organization, role: str, **fields: object) -> User:
+def make_user(username: str, organization: Organization, role: str, **fields: Any) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD, **fields)
     team, _created = Team.objects.get_or_create(organization=organization, name="Front line")
     Membership.objects.create(user=user, organization=organization, role=role, team=team)

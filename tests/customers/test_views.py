@@ -7,15 +7,18 @@ switch is remembered, and sign-in is throttled.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
 from telcodesk.accounts.models import AuditLog, LoginAttempt, User
-from telcodesk.customers import services
+from telcodesk.accounts.roles import Role
+from telcodesk.customers import selectors, services
 from telcodesk.customers.models import ContactPoint, Customer, TimelineEvent
-from tests.conftest import PASSWORD, World
+from tests.conftest import PASSWORD, World, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -299,6 +302,148 @@ class TestInlineEdits:
             "small_business",
             True,
         )
+
+
+ROLE_REFUSED = "Your role does not allow this action. Ask a supervisor or an administrator."
+
+
+def audit_url(customer: Customer) -> str:
+    return reverse("customers:detail_tab", args=[customer.pk, "audit"])
+
+
+class TestAuditLogTab:
+    def test_an_agent_has_no_audit_tab_and_is_refused_with_the_reason(
+        self, world: World, customer: Customer
+    ) -> None:
+        client = client_for(world.agent)
+        page = client.get(reverse("customers:detail", args=[customer.pk]))
+        assert page.status_code == 200
+        assert audit_url(customer) not in page.text
+        logged = AuditLog.objects.count()
+
+        response = client.get(audit_url(customer))
+
+        assert response.status_code == 403
+        assert response.context["message"] == ROLE_REFUSED
+        assert ROLE_REFUSED in response.text
+        assert "audit_rows" not in response.context
+        assert AuditLog.objects.count() == logged  # a refused request records no view
+
+    def test_a_supervisor_sees_who_viewed_and_changed_the_customer(
+        self, world: World, customer: Customer
+    ) -> None:
+        agent = client_for(world.agent)
+        agent.get(reverse("customers:detail", args=[customer.pk]))
+        agent.post(
+            reverse("customers:edit", args=[customer.pk]),
+            {
+                "kind": "person",
+                "segment": "residential",
+                "first_name": "Juan Carlos",
+                "last_name": "Mamani",
+                "consent_calls": "on",
+            },
+        )
+        agent.post(
+            reverse("customers:phone_add", args=[customer.pk]),
+            {"phone-raw": "76543210", "phone-label": "work"},
+        )
+        other = services.customer_create(
+            actor=world.actor(world.agent), first_name="Rosa", last_name="Flores"
+        )
+        agent.get(reverse("customers:detail", args=[other.pk]))
+        supervisor = client_for(world.supervisor)
+        page = supervisor.get(reverse("customers:detail", args=[customer.pk]))
+        response = supervisor.get(audit_url(customer))
+
+        assert audit_url(customer) in page.text
+        assert response.status_code == 200
+        rows = [(row.who, row.entry.action, row.what) for row in response.context["audit_rows"]]
+        assert rows == [
+            ("supervisor", "view", "Profile"),
+            ("Ana Quispe", "create", "Phone or e-mail"),
+            ("Ana Quispe", "update", "Profile"),
+            ("Ana Quispe", "view", "Profile"),
+            ("Ana Quispe", "create", "Profile"),
+            ("Ana Quispe", "create", "Phone or e-mail"),
+        ]
+        update = response.context["audit_rows"][2]
+        assert [(c.field, c.old, c.new) for c in update.changes] == [
+            ("Last names", "Mamani Quispe", "Mamani")
+        ]
+        assert "<del>Mamani Quispe</del>" in response.text
+        assert "+59176543210" in response.text
+        assert response.context["audit_has_older"] is False
+        # Opening the tab recorded one view, not two.
+        assert (
+            AuditLog.objects.filter(
+                actor=world.supervisor, action="view", object_id=str(customer.pk)
+            ).count()
+            == 2
+        )
+
+    def test_changes_only_leaves_out_the_views_and_older_entries_are_paged(
+        self, world: World, customer: Customer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from telcodesk.customers import views
+
+        monkeypatch.setattr(views, "AUDIT_LIMIT", 2)
+        for _visit in range(3):
+            client_for(world.agent).get(reverse("customers:detail", args=[customer.pk]))
+        supervisor = client_for(world.supervisor)
+
+        changes = supervisor.get(audit_url(customer), {"show": "changes"})
+        first = supervisor.get(audit_url(customer))
+        third = supervisor.get(audit_url(customer), {"page": "3"})
+
+        assert [r.entry.action for r in changes.context["audit_rows"]] == ["create", "create"]
+        assert changes.context["audit_has_older"] is False
+        assert [r.entry.action for r in first.context["audit_rows"]] == ["view", "view"]
+        assert first.context["audit_has_older"] is True
+        assert "?page=2" in first.text
+        # Page 3 skips the supervisor's two earlier views and two of the agent's three.
+        assert [(r.who, r.entry.action) for r in third.context["audit_rows"]] == [
+            ("Ana Quispe", "view"),
+            ("Ana Quispe", "create"),
+        ]
+
+    def test_an_outsider_gets_404_and_leaves_no_trace(
+        self, world: World, customer: Customer
+    ) -> None:
+        response = client_for(world.outsider).get(audit_url(customer))
+
+        assert response.status_code == 404
+        assert not AuditLog.objects.filter(actor=world.outsider).exists()
+
+    def test_a_reseller_supervisor_sees_only_what_its_own_people_did(
+        self, world: World, customer: Customer
+    ) -> None:
+        services.customer_assign(
+            actor=world.actor(world.supervisor), customer=customer, reseller=world.reseller
+        )
+        reseller_supervisor = make_user("reseller-supervisor", world.reseller, Role.SUPERVISOR)
+        client_for(world.reseller_agent).get(reverse("customers:detail", args=[customer.pk]))
+        client_for(world.agent).get(reverse("customers:detail", args=[customer.pk]))
+
+        response = client_for(reseller_supervisor).get(audit_url(customer))
+
+        assert response.status_code == 200
+        assert [(row.who, row.entry.action) for row in response.context["audit_rows"]] == [
+            ("reseller-agent", "view")
+        ]
+
+    def test_the_log_is_read_in_two_queries_however_long_it_is(
+        self, world: World, customer: Customer, django_assert_num_queries: Any
+    ) -> None:
+        actor = world.actor(world.supervisor)
+        for _view in range(5):
+            selectors.customer_profile(actor=world.actor(world.agent), customer_id=customer.pk)
+
+        with django_assert_num_queries(2):
+            entries = selectors.customer_audit_log(actor=actor, customer_id=customer.pk)
+
+        assert [entry.actor for entry in entries] == [world.agent] * 7
+        assert len(selectors.customer_audit_log(actor=actor, customer_id=customer.pk, limit=3)) == 3
 
 
 class TestSignIn:

@@ -18,7 +18,6 @@ from typing import Any, Concatenate, ParamSpec
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
@@ -29,11 +28,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from telcodesk.accounts.models import AuditLog
 from telcodesk.accounts.services import actor_for_user
 from telcodesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers import selectors, services
 from telcodesk.customers.forms import (
+    LANGUAGE_CHOICES,
     AddressForm,
     CustomerProfileForm,
     DocumentForm,
@@ -42,6 +43,8 @@ from telcodesk.customers.forms import (
     ServiceForm,
 )
 from telcodesk.customers.models import (
+    Address,
+    Channel,
     ContactPoint,
     Customer,
     IdentityDocument,
@@ -55,7 +58,7 @@ from telcodesk.customers.search import customer_search
 P = ParamSpec("P")
 ConsoleView = Callable[Concatenate[HttpRequest, Actor, P], HttpResponse]
 
-TABS = ("overview", "services", "billing", "timeline")
+TABS = ("overview", "services", "billing", "timeline", "audit")
 MATCH_LABELS = {
     "phone": gettext_lazy("phone"),
     "document": gettext_lazy("document"),
@@ -66,10 +69,14 @@ MATCH_LABELS = {
 }
 LIST_PAGE_SIZE = 25
 POPOVER_LIMIT = 8
+AUDIT_LIMIT = 100
 
 
 def console_view(view: ConsoleView[P]) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
-    """Signed-in only; passes the acting Actor; domain refusals become 404 / 403."""
+    """Signed-in only; passes the acting Actor; domain refusals become 404 / 403.
+
+    A 403 is a console page that says why and what to do next (the domain message).
+    """
 
     @login_required
     @wraps(view)
@@ -81,7 +88,12 @@ def console_view(view: ConsoleView[P]) -> Callable[Concatenate[HttpRequest, P], 
         except NotFound as exc:
             raise Http404(exc.message) from exc
         except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
+            return render(
+                request,
+                "console/forbidden.html",
+                {"message": exc.message, "nav_active": ""},
+                status=403,
+            )
 
     return wrapper
 
@@ -218,16 +230,6 @@ _STATUS_WEIGHT: dict[str, int] = {
 }
 
 
-MATCH_LABELS = {
-    "phone": gettext_lazy("phone"),
-    "document": gettext_lazy("document"),
-    "service_id": gettext_lazy("service ID"),
-    "contract": gettext_lazy("contract"),
-    "email": gettext_lazy("e-mail"),
-    "name": gettext_lazy("name"),
-}
-
-
 def customer_row(customer: Customer, matched_on: str = "") -> CustomerRow:
     """Needs contacts, documents and subscriptions prefetched."""
     phones = [c for c in customer.contacts.all() if c.kind == ContactPoint.Kind.PHONE]
@@ -327,6 +329,103 @@ def _wants_popover(request: HttpRequest) -> bool:
     return bool(htmx) and htmx.target == "search-popover"  # type: ignore[union-attr]
 
 
+# --- the audit-log tab (presentation only) ----------------------------------------------
+
+AUDIT_OBJECT_LABELS = {
+    "customer": gettext_lazy("Profile"),
+    "contact_point": gettext_lazy("Phone or e-mail"),
+    "identity_document": gettext_lazy("Identity document"),
+    "address": gettext_lazy("Address"),
+}
+AUDIT_FIELD_LABELS = {
+    "name": gettext_lazy("Name"),
+    "value": gettext_lazy("Phone or e-mail"),
+    "number": gettext_lazy("Number"),
+    "one_line": gettext_lazy("Address"),
+    "purpose": gettext_lazy("Use"),
+}
+# Stored values that are codes: shown with the label the agent knows.
+AUDIT_VALUE_LABELS: dict[tuple[str, str], dict[str, Any]] = {
+    ("customer", "kind"): dict(Customer.Kind.choices),
+    ("customer", "segment"): dict(Customer.Segment.choices),
+    ("customer", "preferred_channel"): dict(Channel.choices),
+    ("customer", "preferred_language"): dict(LANGUAGE_CHOICES),
+    ("contact_point", "kind"): dict(ContactPoint.Kind.choices),
+    ("address", "purpose"): dict(Address.Purpose.choices),
+}
+
+
+@dataclass(frozen=True)
+class AuditChange:
+    field: str
+    old: str
+    new: str
+    is_change: bool
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    entry: AuditLog
+    who: str
+    what: str
+    changes: list[AuditChange]
+
+
+def _audit_field_label(object_type: str, name: str) -> str:
+    if object_type == "customer" and name in CustomerProfileForm.base_fields:
+        return str(CustomerProfileForm.base_fields[name].label)
+    if object_type == "identity_document" and name == "kind":
+        return _("Document type")
+    if name == "kind":
+        return _("Type")
+    label = AUDIT_FIELD_LABELS.get(name)
+    return str(label) if label else name.replace("_", " ")
+
+
+def _audit_value(object_type: str, name: str, value: object) -> str:
+    text = "" if value is None else str(value)
+    if text in ("", "None"):
+        return "—"
+    if text in ("True", "False"):
+        return _("yes") if text == "True" else _("no")
+    if object_type == "identity_document" and name == "kind":
+        return document_kind_label(text)
+    label = AUDIT_VALUE_LABELS.get((object_type, name), {}).get(text)
+    return str(label) if label else text
+
+
+def audit_rows(entries: list[AuditLog]) -> list[AuditRow]:
+    """Audit entries as the tab shows them: who, about what, and each field's values.
+
+    ``changes`` holds ``{field: [old, new]}`` for an update and ``{field: value}`` for
+    a creation or a deletion (see customers.services). Who is the user's current name,
+    or the name recorded at the time when the user no longer exists (or an API key).
+    """
+    rows = []
+    for entry in entries:
+        changes = []
+        for name, value in (entry.changes or {}).items():
+            is_change = isinstance(value, list) and len(value) == 2
+            if not is_change and value in (None, "", "None"):
+                continue  # a blank field of a new record says nothing
+            old, new = value if is_change else ("", value)
+            changes.append(
+                AuditChange(
+                    field=_audit_field_label(entry.object_type, name),
+                    old=_audit_value(entry.object_type, name, old) if is_change else "",
+                    new=_audit_value(entry.object_type, name, new),
+                    is_change=is_change,
+                )
+            )
+        if entry.actor is not None:
+            who = entry.actor.get_full_name() or entry.actor.get_username()
+        else:
+            who = entry.actor_label or _("Unknown")
+        what = AUDIT_OBJECT_LABELS.get(entry.object_type, entry.object_type)
+        rows.append(AuditRow(entry=entry, who=who, what=str(what), changes=changes))
+    return rows
+
+
 # --- the customer page --------------------------------------------------------------------
 
 
@@ -369,7 +468,29 @@ def _page_context(actor: Actor, customer_id: int, *, audit: bool) -> dict[str, A
         "can_edit": actor.can("customer.edit"),
         "can_confirm": actor.can("customer.confirm_contact"),
         "can_ledger": actor.can("ledger.view"),
+        "can_audit": actor.can("audit.view"),
         "verified_recently_since": profile.today - timedelta(days=180),
+    }
+
+
+def _audit_page(request: HttpRequest, actor: Actor, customer_id: int) -> dict[str, Any]:
+    """One page of the audit log: ``?page=2`` for older entries, ``?show=changes``."""
+    page = request.GET.get("page", "1")
+    number = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    changes_only = request.GET.get("show") == "changes"
+    entries = selectors.customer_audit_log(
+        actor=actor,
+        customer_id=customer_id,
+        limit=AUDIT_LIMIT + 1,  # one more tells whether there is an older page
+        offset=(number - 1) * AUDIT_LIMIT,
+        changes_only=changes_only,
+    )
+    return {
+        "audit_rows": audit_rows(entries[:AUDIT_LIMIT]),
+        "audit_page": number,
+        "audit_has_older": len(entries) > AUDIT_LIMIT,
+        "audit_changes_only": changes_only,
+        "audit_show": "changes" if changes_only else "",
     }
 
 
@@ -393,8 +514,14 @@ def customer_detail_view(
 ) -> HttpResponse:
     if tab not in TABS:
         raise Http404
+    audit: dict[str, Any] = {}
+    if tab == "audit":
+        # First, so that a refused or unknown request records no view; this page's own
+        # view is recorded once, below, and shows in the log from the next visit.
+        audit = _audit_page(request, actor, customer_id)
     context = _page_context(actor, customer_id, audit=True)
     context.update(_forms_for(context["customer"]))
+    context.update(audit)
     context["tab"] = tab
     return render(request, "customers/detail.html", context)
 

@@ -361,18 +361,18 @@ class TestAuditLogTab:
         rows = [(row.who, row.entry.action, row.what) for row in response.context["audit_rows"]]
         assert rows == [
             ("supervisor", "view", "Profile"),
-            ("Ana Quispe", "create", "Phone or e-mail"),
+            ("Ana Quispe", "create", "Contact"),
             ("Ana Quispe", "update", "Profile"),
             ("Ana Quispe", "view", "Profile"),
             ("Ana Quispe", "create", "Profile"),
-            ("Ana Quispe", "create", "Phone or e-mail"),
+            ("Ana Quispe", "create", "Contact"),
         ]
         update = response.context["audit_rows"][2]
         assert [(c.field, c.old, c.new) for c in update.changes] == [
             ("Last names", "Mamani Quispe", "Mamani")
         ]
         assert "<del>Mamani Quispe</del>" in response.text
-        assert "+59176543210" in response.text
+        assert "+591 76543210" in response.text
         assert response.context["audit_has_older"] is False
         # Opening the tab recorded one view, not two.
         assert (

@@ -333,13 +333,13 @@ def _wants_popover(request: HttpRequest) -> bool:
 
 AUDIT_OBJECT_LABELS = {
     "customer": gettext_lazy("Profile"),
-    "contact_point": gettext_lazy("Phone or e-mail"),
+    "contact_point": gettext_lazy("Contact"),
     "identity_document": gettext_lazy("Identity document"),
     "address": gettext_lazy("Address"),
 }
 AUDIT_FIELD_LABELS = {
     "name": gettext_lazy("Name"),
-    "value": gettext_lazy("Phone or e-mail"),
+    "value": gettext_lazy("Number or address"),
     "number": gettext_lazy("Number"),
     "one_line": gettext_lazy("Address"),
     "purpose": gettext_lazy("Use"),
@@ -390,6 +390,8 @@ def _audit_value(object_type: str, name: str, value: object) -> str:
         return _("yes") if text == "True" else _("no")
     if object_type == "identity_document" and name == "kind":
         return document_kind_label(text)
+    if object_type == "contact_point" and name == "value" and text.startswith("+"):
+        return phone_display(text)
     label = AUDIT_VALUE_LABELS.get((object_type, name), {}).get(text)
     return str(label) if label else text
 

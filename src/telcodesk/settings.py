@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "telcodesk.accounts",
     "telcodesk.customers",
     "telcodesk.packs",
+    "telcodesk.automation",
+    "telcodesk.pipelines",
+    "telcodesk.messaging",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +150,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
+# The tick that fires due timers (automation app). Pending work lives in the database;
+# beat only wakes the workers. In the embedded mode `telcodesk serve` runs the tick.
+TIMER_TICK_SECONDS = env_int("TELCODESK_TIMER_TICK_SECONDS", 5, minimum=1, maximum=3600)
+CELERY_BEAT_SCHEDULE = {
+    "automation-tick": {
+        "task": "telcodesk.automation.tick",
+        "schedule": float(TIMER_TICK_SECONDS),
+    }
+}
 
 # --- cache (login throttling falls back to the database, see accounts.throttle) --------
 REDIS_CACHE_URL = env_url("TELCODESK_CACHE_URL", schemes=("redis", "rediss"))

@@ -11,5 +11,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("telcodesk.accounts.urls")),
+    path("messaging/", include("telcodesk.messaging.urls")),
     path("", include("telcodesk.customers.urls")),
 ]

@@ -5,6 +5,10 @@
 pack in one transaction: organizations by slug, their plans by code, and the whole
 validated pack in ``LoadedPack``. Only rows whose values differ are saved, so loading
 the same pack twice changes nothing.
+
+Other apps add their own tables for parts of a pack (pipelines, templates...) with
+``register_pack_applier``: each applier runs inside the same transaction, after the
+organizations and plans, and reports what it did in a ``Tally``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -90,22 +94,51 @@ class PackLoadResult:
     plans: Tally = field(default_factory=Tally)
     # Plans missing from this version, now inactive (also counted in plans.updated).
     deactivated: int = 0
+    # What each registered applier did, by the applier's name (e.g. "pipelines").
+    applied: dict[str, Tally] = field(default_factory=dict)
+
+    def _tallies(self) -> list[Tally]:
+        return [self.organizations, self.plans, *self.applied.values()]
 
     @property
     def created(self) -> int:
-        return self.organizations.created + self.plans.created
+        return sum(tally.created for tally in self._tallies())
 
     @property
     def updated(self) -> int:
-        return self.organizations.updated + self.plans.updated
+        return sum(tally.updated for tally in self._tallies())
 
     @property
     def unchanged(self) -> int:
-        return self.organizations.unchanged + self.plans.unchanged
+        return sum(tally.unchanged for tally in self._tallies())
 
     @property
     def changed(self) -> bool:
         return bool(self.created or self.updated)
+
+
+# --- appliers ---------------------------------------------------------------------------
+
+# An applier writes one part of a pack into its app's tables: called with the validated
+# pack and its organizations by slug (already saved), inside the load's transaction.
+# It must be idempotent (a second load of the same pack changes nothing) and return
+# what it did.
+PackApplier = Callable[[Pack, Mapping[str, Organization]], Tally]
+
+_APPLIERS: dict[str, PackApplier] = {}
+
+
+def register_pack_applier(name: str, applier: PackApplier) -> None:
+    """Run ``applier`` on every pack load, after organizations and plans.
+
+    Registering the same name again replaces the applier (``AppConfig.ready`` may run
+    more than once, e.g. in tests); appliers run in the order they were first registered.
+    """
+    _APPLIERS[name] = applier
+
+
+def registered_pack_appliers() -> dict[str, PackApplier]:
+    return dict(_APPLIERS)
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -393,9 +426,10 @@ def pack_load(name_or_path: str | Path, *, force: bool = False) -> PackLoadResul
 
     Idempotent: organizations are matched by slug and plans by (organization, code);
     only changed rows are saved. Plans a newer version drops become inactive, never
-    deleted (subscriptions point at them). An older version, or the same version
-    with other content, is refused unless ``force``. Nothing is written if anything
-    is refused.
+    deleted (subscriptions point at them). Registered appliers
+    (``register_pack_applier``) then write their parts of the pack in the same
+    transaction. An older version, or the same version with other content, is
+    refused unless ``force``. Nothing is written if anything is refused.
     """
     path, expected_name = _resolve(name_or_path)
     pack = pack_parse(path)
@@ -439,6 +473,8 @@ def pack_load(name_or_path: str | Path, *, force: bool = False) -> PackLoadResul
                     outcomes[spec.slug] = "updated"
             result.organizations.add(outcomes[spec.slug])
             result.deactivated += _plans_sync(spec, organization, result.plans)
+        for applier_name, applier in _APPLIERS.items():
+            result.applied[applier_name] = applier(pack, organizations)
         _loaded_pack_save(pack, loaded, checksum)
     return result
 

@@ -146,24 +146,161 @@ class PlanSpec(PackModel):
     description: Text = ""
 
 
+QueueRole = Literal["replied_offer", "awaiting_data", "follow_up"]
+FieldKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=48)]
+
+
 class StageSpec(PackModel):
     name: ShortName
     kind: Literal["open", "won", "lost"]
     color: Color
     sla_minutes: Annotated[StrictInt, Field(gt=0)] | None = None
+    # When a lead belongs in this stage ("cuando aplica").
     description: Text = ""
+    # What the agent does here ("acciones"), shown beside the lead.
+    guidance: Text = ""
+    # Set and left only by the system (bots, store intake): agents cannot move a lead
+    # into or out of it by hand.
+    is_system: bool = False
+    # An offer stage whose bot message only reads right after the greeting was sent.
+    requires_greeting: bool = False
+    # Where the stage puts its leads in the agent's queue (see pipelines.selectors).
+    queue_role: QueueRole | None = None
+
+    @model_validator(mode="after")
+    def _check_stage(self) -> StageSpec:
+        if self.kind != "open" and (self.is_system or self.requires_greeting or self.queue_role):
+            raise pack_rule_error(
+                "kind",
+                _(
+                    "Only an open stage can be a system stage, require the greeting or "
+                    "have a queue role; make it open or remove those fields."
+                ),
+            )
+        return self
 
 
 class LossReasonSpec(PackModel):
     name: ShortName
     # How an agent counters this outcome, in the pack's language.
     counter: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    # When the reason applies.
+    description: Text = ""
+    # Set only by the system (a lead closed automatically); agents must replace it.
+    is_system: bool = False
+
+
+class ChoiceSpec(PackModel):
+    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    label: ShortName
+
+
+class TabFieldSpec(PackModel):
+    key: FieldKey
+    label: ShortName
+    type: Literal["text", "number", "bool", "choice", "date"]
+    choices: list[ChoiceSpec] | None = None
+    required: bool = False
+    help: Text = ""
+
+    @model_validator(mode="after")
+    def _check_choices(self) -> TabFieldSpec:
+        if self.type == "choice":
+            if not self.choices:
+                raise pack_rule_error("choices", _("A choice field needs its list of choices."))
+            values = [choice.value.casefold() for choice in self.choices]
+            for index, value in enumerate(values):
+                if value in values[:index]:
+                    raise pack_rule_error(
+                        f"choices[{index}].value",
+                        _('Choice "%(value)s" is listed twice.')
+                        % {"value": self.choices[index].value},
+                    )
+        elif self.choices is not None:
+            raise pack_rule_error(
+                "choices", _("Only a field of type choice has choices; remove them.")
+            )
+        return self
+
+
+class TabSpec(PackModel):
+    name: ShortName
+    fields: Annotated[list[TabFieldSpec], Field(min_length=1)]
+
+
+class RiserRuleSpec(PackModel):
+    """A building without a box needs a riser above these sizes (FIBRA "Pedido Acometida")."""
+
+    stage: ShortName
+    max_floors: Annotated[StrictInt, Field(ge=0)]
+    max_apartments: Annotated[StrictInt, Field(ge=0)]
+
+
+class DebtRuleSpec(PackModel):
+    """An open overdue invoice under the lead's document sends it to ``stage``."""
+
+    stage: ShortName
+
+
+class CarrierOfferRuleSpec(PackModel):
+    """Which offer stage a portability lead gets, from the ``current_carrier`` tab field."""
+
+    by_carrier: dict[str, ShortName] = Field(default_factory=dict)
+    prepaid: ShortName | None = None
+    new_line: ShortName | None = None
+    # Where a lead goes when none of the above applies (the carrier is not known yet).
+    unknown: ShortName | None = None
+
+
+class PermanenceRuleSpec(PackModel):
+    """A line with fewer than ``min_days`` with its carrier cannot be ported yet."""
+
+    stage: ShortName
+    min_days: Annotated[StrictInt, Field(gt=0)]
+
+
+class PipelineRulesSpec(PackModel):
+    riser: RiserRuleSpec | None = None
+    debt: DebtRuleSpec | None = None
+    carrier_offer: CarrierOfferRuleSpec | None = None
+    permanence: PermanenceRuleSpec | None = None
+
+    def stage_references(self) -> list[tuple[str, str]]:
+        """(path below ``rules``, stage name) of every stage the rules send leads to."""
+        found: list[tuple[str, str]] = []
+        if self.riser:
+            found.append(("riser.stage", self.riser.stage))
+        if self.debt:
+            found.append(("debt.stage", self.debt.stage))
+        if self.permanence:
+            found.append(("permanence.stage", self.permanence.stage))
+        if self.carrier_offer:
+            offer = self.carrier_offer
+            found += [(f"carrier_offer.by_carrier.{k}", v) for k, v in offer.by_carrier.items()]
+            for name in ("prepaid", "new_line", "unknown"):
+                value = getattr(offer, name)
+                if value is not None:
+                    found.append((f"carrier_offer.{name}", value))
+        return found
+
+
+# The tab fields each rule reads (engine conventions, documented in docs/pipelines.md).
+RULE_FIELDS: dict[str, tuple[str, ...]] = {
+    "riser": ("has_box", "floors", "apartments"),
+    "carrier_offer": ("current_carrier",),
+    "permanence": ("days_with_carrier",),
+}
 
 
 class PipelineSpec(PackModel):
     name: ShortName
     stages: Annotated[list[StageSpec], Field(min_length=1)]
     loss_reasons: list[LossReasonSpec] = Field(default_factory=list)
+    tabs: list[TabSpec] = Field(default_factory=list)
+    rules: PipelineRulesSpec = Field(default_factory=PipelineRulesSpec)
+
+    def fields(self) -> dict[str, TabFieldSpec]:
+        return {field.key: field for tab in self.tabs for field in tab.fields}
 
     @field_validator("stages")
     @classmethod
@@ -200,7 +337,70 @@ class PipelineSpec(PackModel):
                     % {"name": reason.name},
                 )
             seen.add(key)
+        if sum(1 for reason in reasons if reason.is_system) > 1:
+            raise pack_rule_error(
+                "",
+                _(
+                    "Only one loss reason may be the system one (set when a lead is "
+                    "closed automatically)."
+                ),
+            )
         return reasons
+
+    @field_validator("tabs")
+    @classmethod
+    def _field_keys_are_unique(cls, tabs: list[TabSpec]) -> list[TabSpec]:
+        seen: set[str] = set()
+        for tab_index, tab in enumerate(tabs):
+            for index, tab_field in enumerate(tab.fields):
+                if tab_field.key in seen:
+                    raise pack_rule_error(
+                        f"[{tab_index}].fields[{index}].key",
+                        _(
+                            'Field "%(key)s" is defined twice in this pipeline; keys are '
+                            "unique across its tabs."
+                        )
+                        % {"key": tab_field.key},
+                    )
+                seen.add(tab_field.key)
+        return tabs
+
+    @model_validator(mode="after")
+    def _check_pipeline(self) -> PipelineSpec:
+        if self.loss_reasons and not any(stage.kind == "lost" for stage in self.stages):
+            raise pack_rule_error(
+                "stages",
+                _("A pipeline with loss reasons needs a lost stage to put lost leads in."),
+            )
+        stages = {stage.name.casefold(): stage for stage in self.stages}
+        for path, name in self.rules.stage_references():
+            stage = stages.get(name.casefold())
+            if stage is None or stage.kind != "open":
+                raise pack_rule_error(
+                    f"rules.{path}",
+                    _('"%(name)s" is not an open stage of this pipeline.') % {"name": name},
+                )
+        fields = self.fields()
+        for rule, keys in RULE_FIELDS.items():
+            if getattr(self.rules, rule) is None:
+                continue
+            missing = [key for key in keys if key not in fields]
+            if missing:
+                raise pack_rule_error(
+                    f"rules.{rule}",
+                    _("This rule reads the tab fields %(keys)s; add them to the tabs.")
+                    % {"keys": ", ".join(missing)},
+                )
+        carrier = fields.get("current_carrier")
+        if self.rules.carrier_offer and carrier is not None and carrier.choices:
+            values = {choice.value for choice in carrier.choices}
+            for key in self.rules.carrier_offer.by_carrier:
+                if key not in values:
+                    raise pack_rule_error(
+                        f"rules.carrier_offer.by_carrier.{key}",
+                        _('"%(key)s" is not a choice of the current_carrier field.') % {"key": key},
+                    )
+        return self
 
 
 class OrganizationSpec(PackModel):

@@ -1,1 +1,194 @@
-"""Models of the pipelines app."""
+"""Pipelines, their stages and loss reasons (loaded from operator packs), and leads.
+
+Pipelines, stages and loss reasons are upserted from the organization's pack by
+``pipelines.pack_sync``; they are never deleted while leads point at them, only made
+inactive. Every write to a lead goes through ``pipelines.services``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from telcodesk.core.models import OrganizationOwnedModel
+
+
+class Pipeline(OrganizationOwnedModel):
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=80)
+    position = models.PositiveSmallIntegerField(default=0)
+    pack_name = models.CharField(max_length=64, blank=True)
+    is_active = models.BooleanField(default=True)
+    # The data tabs of the pipeline's leads: [{name, fields: [{key, label, type, ...}]}].
+    tabs = models.JSONField(default=list, blank=True)
+    # Parameters of the rules of pipelines.rules (riser, debt, carrier_offer, permanence).
+    rules = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="pipeline_unique_name"),
+        ]
+        ordering = ["organization_id", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def tab_fields(self) -> dict[str, dict[str, object]]:
+        """Field key -> its definition, across all tabs."""
+        return {field["key"]: field for tab in self.tabs for field in tab.get("fields", [])}
+
+
+class StageKind(models.TextChoices):
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+class QueueRole(models.TextChoices):
+    REPLIED_OFFER = "replied_offer", _("Replied to an offer")
+    AWAITING_DATA = "awaiting_data", _("Awaiting data")
+    FOLLOW_UP = "follow_up", _("Follow-up")
+
+
+class Stage(OrganizationOwnedModel):
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=8, choices=StageKind.choices, default=StageKind.OPEN)
+    color = models.CharField(max_length=7, default="#cccccc")
+    sla_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # Priority rank: the order of the board's columns.
+    position = models.PositiveSmallIntegerField(default=0)
+    description = models.TextField(blank=True, help_text=_("when a lead belongs here"))
+    guidance = models.TextField(blank=True, help_text=_("what the agent does here"))
+    is_system = models.BooleanField(
+        default=False, help_text=_("set only by the system; agents cannot move leads in or out")
+    )
+    requires_greeting = models.BooleanField(
+        default=False, help_text=_("the greeting must have been sent before moving here")
+    )
+    queue_role = models.CharField(max_length=16, choices=QueueRole.choices, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_unique_name"),
+        ]
+        ordering = ["pipeline_id", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline.name} / {self.name}"
+
+
+class LossReason(OrganizationOwnedModel):
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="loss_reasons")
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True, help_text=_("when the reason applies"))
+    counter = models.TextField(blank=True, help_text=_("how the agent counters it"))
+    is_system = models.BooleanField(
+        default=False, help_text=_("set only when a lead is closed automatically")
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "name"], name="loss_reason_unique_name"),
+        ]
+        ordering = ["pipeline_id", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LeadSource(models.TextChoices):
+    CHANNEL = "channel", _("Channel")
+    CAMPAIGN = "campaign", _("Campaign")
+    STORE_CLICK = "store_click", _("Online store click")
+    MANUAL = "manual", _("Manual")
+
+
+class Lead(OrganizationOwnedModel):
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="leads")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="leads")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+    )
+    name = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=20, help_text=_("E.164"))
+    document = models.CharField(max_length=32, blank=True, help_text=_("compact form"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    source = models.CharField(max_length=16, choices=LeadSource.choices)
+    source_ref = models.CharField(
+        max_length=120, blank=True, help_text=_("channel, campaign or store reference")
+    )
+    stage_entered_at = models.DateTimeField()
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    last_outbound_at = models.DateTimeField(null=True, blank=True)
+    greeting_sent_at = models.DateTimeField(null=True, blank=True)
+    follow_up_at = models.DateTimeField(null=True, blank=True)
+    loss_reason = models.ForeignKey(
+        LossReason, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    lost_at = models.DateTimeField(null=True, blank=True)
+    won_at = models.DateTimeField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    value = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "phone"], name="lead_org_phone"),
+            models.Index(fields=["pipeline", "stage"], name="lead_pipeline_stage"),
+            models.Index(fields=["owner", "stage"], name="lead_owner_stage"),
+            models.Index(fields=["organization", "loss_reason"], name="lead_org_loss_reason"),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.phone} ({self.pipeline.name})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.won_at is None and self.lost_at is None
+
+
+class LeadStageChange(OrganizationOwnedModel):
+    """One step of a lead's stage history: who, when, why."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    loss_reason = models.ForeignKey(
+        LossReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    automatic = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "at"], name="lead_change_lead_at")]
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage_id or '-'} -> {self.to_stage_id}"

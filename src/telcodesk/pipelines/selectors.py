@@ -1,0 +1,343 @@
+"""Reads of pipelines and leads, scoped to the actor's organization.
+
+A lead belongs to the organization that works it (a reseller's leads are the
+reseller's); anything of another organization is NotFound. Seeing leads needs
+"customer.view".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from telcodesk.core.errors import NotFound
+from telcodesk.core.tenancy import Actor
+from telcodesk.customers.models import Invoice
+from telcodesk.pipelines.models import Lead, LossReason, Pipeline, QueueRole, Stage, StageKind
+from telcodesk.pipelines.rules import (
+    Decision,
+    OverdueInvoice,
+    carrier_offer,
+    debt_check,
+    permanence_check,
+    riser_needed,
+)
+
+VIEW_PERMISSION = "customer.view"
+BOARD_COLUMN_LIMIT = 50
+# "Aguardando datos" without a reply after this long: call the customer (the stage's
+# sla_minutes overrides it).
+AWAITING_DATA_DEFAULT = timedelta(minutes=15)
+
+
+def pipelines_visible(*, actor: Actor) -> QuerySet[Pipeline]:
+    actor.require(VIEW_PERMISSION)
+    return Pipeline.objects.filter(organization=actor.organization, is_active=True)
+
+
+def pipeline_get(*, actor: Actor, pipeline_id: int) -> Pipeline:
+    actor.require(VIEW_PERMISSION)
+    pipeline = Pipeline.objects.filter(organization=actor.organization, pk=pipeline_id).first()
+    if pipeline is None:
+        raise NotFound(_("No such pipeline. Choose one of your organization's pipelines."))
+    return pipeline
+
+
+def leads_visible(*, actor: Actor) -> QuerySet[Lead]:
+    actor.require(VIEW_PERMISSION)
+    return Lead.objects.filter(organization=actor.organization)
+
+
+def lead_get(*, actor: Actor, lead_id: int) -> Lead:
+    lead = (
+        leads_visible(actor=actor)
+        .select_related("pipeline", "stage", "owner", "team", "customer", "loss_reason")
+        .filter(pk=lead_id)
+        .first()
+    )
+    if lead is None:
+        raise NotFound(_("No such lead. It may have been removed; reload the board."))
+    return lead
+
+
+# --- the board ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    owner_id: int | None = None
+    team_id: int | None = None
+    source: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass
+class BoardColumn:
+    stage: Stage
+    count: int
+    value: Decimal
+    leads: list[Lead] = field(default_factory=list)
+
+
+def _filtered(leads: QuerySet[Lead], filters: LeadFilters | None) -> QuerySet[Lead]:
+    if filters is None:
+        return leads
+    if filters.owner_id is not None:
+        leads = leads.filter(owner_id=filters.owner_id)
+    if filters.team_id is not None:
+        leads = leads.filter(team_id=filters.team_id)
+    if filters.source:
+        leads = leads.filter(source=filters.source)
+    if filters.created_after is not None:
+        leads = leads.filter(created_at__gte=filters.created_after)
+    if filters.created_before is not None:
+        leads = leads.filter(created_at__lt=filters.created_before)
+    return leads
+
+
+def leads_by_stage(
+    *, actor: Actor, pipeline: Pipeline, filters: LeadFilters | None = None
+) -> list[BoardColumn]:
+    """The board: one column per stage in rank order, with its count, value and first leads.
+
+    Inactive stages appear only while leads are still in them. Each column lists at
+    most BOARD_COLUMN_LIMIT leads, the longest in the stage first.
+    """
+    pipeline = pipeline_get(actor=actor, pipeline_id=pipeline.pk)
+    leads = _filtered(leads_visible(actor=actor).filter(pipeline=pipeline), filters)
+    totals = {
+        row["stage_id"]: (row["n"], row["value"] or Decimal("0"))
+        for row in leads.values("stage_id").annotate(n=Count("pk"), value=Sum("value"))
+    }
+    columns: list[BoardColumn] = []
+    for stage in Stage.objects.filter(pipeline=pipeline).order_by("position", "id"):
+        count, value = totals.get(stage.pk, (0, Decimal("0")))
+        if not stage.is_active and count == 0:
+            continue
+        columns.append(
+            BoardColumn(
+                stage=stage,
+                count=count,
+                value=value,
+                leads=list(
+                    leads.filter(stage=stage)
+                    .select_related("owner", "loss_reason")
+                    .order_by("stage_entered_at", "id")[:BOARD_COLUMN_LIMIT]
+                )
+                if count
+                else [],
+            )
+        )
+    return columns
+
+
+def leads_with_undefined_reason(*, actor: Actor) -> QuerySet[Lead]:
+    """Leads the system closed with its own reason, waiting for an agent's real one."""
+    return leads_visible(actor=actor).filter(loss_reason__is_system=True)
+
+
+def leads_with_undefined_reason_count(*, actor: Actor) -> int:
+    """The supervisor's figure: leads lost with "Razón no definida" (the goal is zero)."""
+    return leads_with_undefined_reason(actor=actor).count()
+
+
+def loss_reasons_for(*, actor: Actor, pipeline: Pipeline) -> list[LossReason]:
+    """The reasons an agent may choose when losing a lead of ``pipeline``, with guidance."""
+    pipeline = pipeline_get(actor=actor, pipeline_id=pipeline.pk)
+    return list(
+        LossReason.objects.filter(pipeline=pipeline, is_active=True, is_system=False).order_by(
+            "position", "id"
+        )
+    )
+
+
+# --- my queue -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    lead: Lead
+    # 1: replied to an offer; 2: awaiting data past its time (call now); 3: follow-up due.
+    priority: int
+    reason: str
+    since: datetime
+
+
+def _awaiting_limit(stage: Stage) -> timedelta:
+    return timedelta(minutes=stage.sla_minutes) if stage.sla_minutes else AWAITING_DATA_DEFAULT
+
+
+def my_queue(*, actor: Actor, now: datetime | None = None) -> list[QueueItem]:
+    """The open leads the actor owns that need them now, in the procedure's order.
+
+    1. leads in a ``replied_offer`` stage (the customer answered an offer), the oldest
+       answer first;
+    2. leads in an ``awaiting_data`` stage with no reply for longer than the stage's
+       SLA (15 minutes by default) since they entered it: call the customer now;
+    3. leads in a ``follow_up`` stage whose follow-up is due (``follow_up_at``, or
+       entering the stage when it is not set).
+    """
+    now = now or timezone.now()
+    if actor.user is None:
+        return []
+    leads = (
+        leads_visible(actor=actor)
+        .filter(
+            owner=actor.user,
+            won_at__isnull=True,
+            lost_at__isnull=True,
+            stage__kind=StageKind.OPEN,
+        )
+        .exclude(stage__queue_role="")
+        .select_related("stage", "pipeline", "customer")
+    )
+    items: list[QueueItem] = []
+    for lead in leads:
+        role = lead.stage.queue_role
+        if role == QueueRole.REPLIED_OFFER:
+            since = lead.last_inbound_at or lead.stage_entered_at
+            items.append(
+                QueueItem(
+                    lead,
+                    1,
+                    _('Replied to the offer ("%(stage)s"): answer first.')
+                    % {"stage": lead.stage.name},
+                    since,
+                )
+            )
+        elif role == QueueRole.AWAITING_DATA:
+            replied = (
+                lead.last_inbound_at is not None and lead.last_inbound_at >= lead.stage_entered_at
+            )
+            waited = now - lead.stage_entered_at
+            if not replied and waited >= _awaiting_limit(lead.stage):
+                items.append(
+                    QueueItem(
+                        lead,
+                        2,
+                        _(
+                            "No reply for %(minutes)d minutes since the data was asked for: "
+                            "call the customer now."
+                        )
+                        % {"minutes": int(waited.total_seconds() // 60)},
+                        lead.stage_entered_at,
+                    )
+                )
+        elif role == QueueRole.FOLLOW_UP:
+            due = lead.follow_up_at or lead.stage_entered_at
+            if due <= now:
+                items.append(
+                    QueueItem(
+                        lead,
+                        3,
+                        _('Follow-up due ("%(stage)s").') % {"stage": lead.stage.name},
+                        due,
+                    )
+                )
+    items.sort(key=lambda item: (item.priority, item.since, item.lead.pk))
+    return items
+
+
+# --- the rules of a lead ------------------------------------------------------------------
+
+
+def overdue_invoices_for_document(
+    *, organization_ids: list[int], document: str, today: date
+) -> list[OverdueInvoice]:
+    """Open overdue invoices of the customers with this document number (plain data)."""
+    if not document:
+        return []
+    invoices = (
+        Invoice.objects.filter(
+            organization_id__in=organization_ids,
+            customer__documents__number=document,
+            is_void=False,
+            due_on__lt=today,
+        )
+        .distinct()
+        .order_by("due_on", "id")
+    )
+    return [
+        OverdueInvoice(
+            number=invoice.number,
+            outstanding=invoice.outstanding,
+            currency=invoice.currency,
+            days_overdue=invoice.days_overdue_on(today),
+        )
+        for invoice in invoices
+        if invoice.status_on(today) == Invoice.Status.OVERDUE
+    ]
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    return None
+
+
+def lead_rule_decisions(
+    *, actor: Actor, lead: Lead, today: date | None = None
+) -> dict[str, Decision]:
+    """Run the rules the lead's pipeline configures on the lead's data.
+
+    The debt rule looks at the invoices of the lead's organization and of the operators
+    it works for, under the lead's document number; the decision carries only the
+    invoice numbers, amounts and days, not the customer.
+    """
+    lead = lead_get(actor=actor, lead_id=lead.pk)
+    today = today or timezone.localdate()
+    rules: dict[str, Any] = lead.pipeline.rules or {}
+    data = lead.data
+    decisions: dict[str, Decision] = {}
+    if "riser" in rules:
+        riser = rules["riser"]
+        has_box = data.get("has_box")
+        decisions["riser"] = riser_needed(
+            has_box=has_box if isinstance(has_box, bool) else None,
+            floors=_int_or_none(data.get("floors")),
+            apartments=_int_or_none(data.get("apartments")),
+            max_floors=riser["max_floors"],
+            max_apartments=riser["max_apartments"],
+            stage=riser["stage"],
+        )
+    if "debt" in rules:
+        organization_ids = [
+            lead.organization_id,
+            *lead.organization.operators.values_list("pk", flat=True),
+        ]
+        decisions["debt"] = debt_check(
+            document=lead.document,
+            overdue=overdue_invoices_for_document(
+                organization_ids=organization_ids, document=lead.document, today=today
+            ),
+            stage=rules["debt"]["stage"],
+        )
+    if "carrier_offer" in rules:
+        offer = rules["carrier_offer"]
+        wants_new_line = data.get("wants_new_line")
+        decisions["carrier_offer"] = carrier_offer(
+            carrier=data.get("current_carrier"),
+            line_type=data.get("line_type"),
+            wants_new_line=wants_new_line if isinstance(wants_new_line, bool) else None,
+            by_carrier=offer.get("by_carrier", {}),
+            prepaid=offer.get("prepaid"),
+            new_line=offer.get("new_line"),
+            unknown=offer.get("unknown"),
+        )
+    if "permanence" in rules:
+        permanence = rules["permanence"]
+        decisions["permanence"] = permanence_check(
+            days_with_carrier=_int_or_none(data.get("days_with_carrier")),
+            min_days=permanence["min_days"],
+            stage=permanence["stage"],
+        )
+    return decisions

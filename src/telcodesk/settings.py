@@ -157,7 +157,12 @@ CELERY_BEAT_SCHEDULE = {
     "automation-tick": {
         "task": "telcodesk.automation.tick",
         "schedule": float(TIMER_TICK_SECONDS),
-    }
+    },
+    # Webhook events still pending after a minute (a lost broker message, a dead worker).
+    "messaging-webhook-sweep": {
+        "task": "telcodesk.messaging.process_pending_webhook_events",
+        "schedule": 60.0,
+    },
 }
 
 # --- cache (login throttling falls back to the database, see accounts.throttle) --------

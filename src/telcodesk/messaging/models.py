@@ -1,1 +1,368 @@
-"""Models of the messaging app."""
+"""Channels, conversations, messages and the raw webhook events they come from.
+
+There is no separate "contact" table: a conversation is keyed by the channel and the
+customer's address on it (the WhatsApp id, a phone number, an e-mail address) and is
+linked to a ``customers.Customer`` when one of the customer's contact points matches.
+
+Every row belongs to the organization of its channel. The raw ``WebhookEvent`` is
+stored first and processed after commit; everything derived from it (messages,
+statuses, template and preference events) is idempotent on the provider's ids, so a
+redelivered webhook changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from telcodesk.core.models import OrganizationOwnedModel, TimestampedModel
+
+RATE_LIMIT_MIN = 1
+RATE_LIMIT_MAX = 1000
+
+
+def new_verify_token() -> str:
+    """A random verify token for the webhook handshake (copied into the Meta app)."""
+    return secrets.token_urlsafe(24)
+
+
+class Channel(OrganizationOwnedModel):
+    """One way of reaching customers: a WhatsApp Business phone number, an SMTP box...
+
+    ``app_secret`` and ``access_token`` are stored as given. In production they should
+    be injected from the environment or a secret store (see docs/whatsapp.md).
+    """
+
+    class Kind(models.TextChoices):
+        WHATSAPP_CLOUD = "whatsapp_cloud", _("WhatsApp Cloud API")
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("SMS")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WHATSAPP_CLOUD)
+    name = models.CharField(_("name"), max_length=120)
+    phone_number_id = models.CharField(
+        _("phone number id"), max_length=64, blank=True, help_text=_("Meta's id of the number")
+    )
+    waba_id = models.CharField(_("WhatsApp Business account id"), max_length=64, blank=True)
+    display_phone = models.CharField(_("display phone"), max_length=32, blank=True)
+    verify_token = models.CharField(
+        _("verify token"), max_length=128, default=new_verify_token, blank=True
+    )
+    app_secret = models.CharField(_("app secret"), max_length=256, blank=True)
+    access_token = models.TextField(_("access token"), blank=True)
+    # A CharField with a URL validator rather than a URLField: the sandbox answers on
+    # plain http://127.0.0.1, and the admin form should not rewrite the scheme.
+    api_base_url = models.CharField(
+        _("API base URL"),
+        max_length=200,
+        default="https://graph.facebook.com",
+        validators=[URLValidator(schemes=["https", "http"])],
+    )
+    api_version = models.CharField(_("API version"), max_length=16, default="v21.0")
+    rate_limit_per_second = models.PositiveIntegerField(
+        _("messages per second"),
+        default=80,
+        validators=[MinValueValidator(RATE_LIMIT_MIN), MaxValueValidator(RATE_LIMIT_MAX)],
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        constraints = [
+            # Webhooks are routed by phone number id: one number, one channel.
+            models.UniqueConstraint(
+                fields=["kind", "phone_number_id"],
+                condition=~Q(phone_number_id=""),
+                name="channel_unique_phone_number_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(rate_limit_per_second__gte=RATE_LIMIT_MIN)
+                & Q(rate_limit_per_second__lte=RATE_LIMIT_MAX),
+                name="channel_rate_limit_range",
+            ),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class Conversation(OrganizationOwnedModel):
+    """Everything exchanged with one address on one channel."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="conversations")
+    external_address = models.CharField(
+        max_length=254, help_text=_("WhatsApp id, phone number or e-mail address")
+    )
+    external_user_id = models.CharField(
+        max_length=128, blank=True, help_text=_("WhatsApp business-scoped user id, when sent")
+    )
+    phone_e164 = models.CharField(max_length=20, blank=True)
+    display_name = models.CharField(max_length=200, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+    )
+    assigned_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    assigned_team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    last_outbound_at = models.DateTimeField(null=True, blank=True)
+    unread_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_address"], name="conversation_unique_address"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "status", "-last_inbound_at"], name="conversation_inbox"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.external_address
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
+    FAILED = "failed", _("Failed")
+    RECEIVED = "received", _("Received")
+
+
+class Message(OrganizationOwnedModel):
+    class Direction(models.TextChoices):
+        INBOUND = "in", _("Inbound")
+        OUTBOUND = "out", _("Outbound")
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("text")
+        IMAGE = "image", _("image")
+        AUDIO = "audio", _("audio")
+        VIDEO = "video", _("video")
+        DOCUMENT = "document", _("document")
+        STICKER = "sticker", _("sticker")
+        LOCATION = "location", _("location")
+        CONTACTS = "contacts", _("contacts")
+        INTERACTIVE = "interactive", _("interactive reply")
+        BUTTON = "button", _("button reply")
+        REACTION = "reaction", _("reaction")
+        ORDER = "order", _("order")
+        TEMPLATE = "template", _("template")
+        EDIT = "edit", _("edit")
+        REVOKE = "revoke", _("deletion")
+        SYSTEM = "system", _("system notice")
+        UNKNOWN = "unknown", _("unsupported message")
+
+    Status = MessageStatus
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    provider_message_id = models.CharField(max_length=191, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    body = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    media_id = models.CharField(max_length=128, blank=True)
+    media_mime_type = models.CharField(max_length=128, blank=True)
+    media_filename = models.CharField(max_length=255, blank=True)
+    media_caption = models.TextField(blank=True)
+    reply_to_provider_id = models.CharField(max_length=191, blank=True)
+    reply_payload = models.CharField(
+        max_length=256, blank=True, help_text=_("id of the tapped button or list row")
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, help_text=_("provider timestamp"))
+    status = models.CharField(
+        max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED
+    )
+    status_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=255, blank=True)
+    error_details = models.TextField(blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # Outbound: the outbox's key against double sends (set by the sending increment).
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    webhook_event = models.ForeignKey(
+        "WebhookEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="message_unique_provider_id",
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="message_unique_idempotency_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["conversation", "id"], name="message_conversation")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.kind} {self.provider_message_id or self.pk}"
+
+
+class MessageStatusEvent(TimestampedModel):
+    """One status the provider reported for an outbound message (the full history).
+
+    A status may arrive before the message row knows its provider id: it is stored with
+    ``message`` empty and applied when the id is assigned (services.message_provider_id_assign).
+    """
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="status_events"
+    )
+    provider_message_id = models.CharField(max_length=191)
+    status = models.CharField(max_length=24, help_text=_("as reported by the provider"))
+    occurred_at = models.DateTimeField()
+    recipient_id = models.CharField(max_length=64, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=255, blank=True)
+    error_details = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    webhook_event = models.ForeignKey(
+        "WebhookEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_message_id", "status", "occurred_at"],
+                name="message_status_event_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["channel", "provider_message_id"], name="status_event_provider_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_message_id} {self.status} {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TemplateStatusEvent(TimestampedModel):
+    """A template update from Meta (status, category, quality, components), as history.
+
+    The templates increment applies the latest of these to its Template rows.
+    """
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    field = models.CharField(max_length=64, help_text=_("webhook field"))
+    provider_template_id = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=512, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    event = models.CharField(max_length=64, blank=True, help_text=_("APPROVED, REJECTED, ..."))
+    reason = models.TextField(blank=True)
+    category = models.CharField(max_length=32, blank=True)
+    quality_score = models.CharField(max_length=16, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    webhook_event = models.ForeignKey(
+        "WebhookEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.language}] {self.field} {self.event}"
+
+
+class MarketingPreferenceEvent(TimestampedModel):
+    """A user's marketing-messages preference reported by Meta (stop / resume / signup)."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    wa_id = models.CharField(max_length=64)
+    category = models.CharField(max_length=64, blank=True)
+    value = models.CharField(max_length=32)
+    detail = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    webhook_event = models.ForeignKey(
+        "WebhookEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["channel", "wa_id"], name="marketing_pref_wa_id")]
+
+    def __str__(self) -> str:
+        return f"{self.wa_id} {self.category} {self.value}"
+
+
+class WebhookEvent(models.Model):
+    """A webhook body exactly as received (signature checked), processed after commit.
+
+    Refused requests (bad signature, oversized, not JSON) never become a row: they only
+    leave a line in the ``telcodesk.security`` log.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored")
+        FAILED = "failed", _("Failed")
+
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events"
+    )
+    provider = models.CharField(max_length=20, default=Channel.Kind.WHATSAPP_CLOUD)
+    received_at = models.DateTimeField()
+    signature_valid = models.BooleanField(default=False)
+    body = models.TextField()
+    headers = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    kinds = models.JSONField(default=list, blank=True, help_text=_("what the body was parsed into"))
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "received_at"], name="webhook_event_state")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} #{self.pk} {self.state}"

@@ -1,0 +1,72 @@
+"""Admin for platform staff: channels are configured here; traffic is read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from telcodesk.core.admin import ReadOnlyAdmin
+from telcodesk.messaging.models import (
+    Channel,
+    Conversation,
+    Message,
+    MessageStatusEvent,
+    WebhookEvent,
+)
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "organization", "display_phone", "phone_number_id", "is_active"]
+    list_filter = ["kind", "is_active", "organization"]
+    search_fields = ["name", "display_phone", "phone_number_id", "waba_id"]
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "channel",
+        "external_address",
+        "display_name",
+        "customer",
+        "status",
+        "unread_count",
+        "last_inbound_at",
+    ]
+    list_filter = ["status", "channel"]
+    raw_id_fields = ["customer", "assigned_user", "assigned_team"]
+    show_full_result_count = False
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "channel",
+        "direction",
+        "kind",
+        "status",
+        "provider_message_id",
+        "sent_at",
+    ]
+    list_filter = ["direction", "kind", "status", "channel"]
+    search_fields = ["provider_message_id"]
+    raw_id_fields = ["conversation", "webhook_event", "created_by"]
+    show_full_result_count = False
+
+
+@admin.register(MessageStatusEvent)
+class MessageStatusEventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "channel", "provider_message_id", "status", "occurred_at", "message"]
+    list_filter = ["status", "channel"]
+    search_fields = ["provider_message_id"]
+    raw_id_fields = ["message", "webhook_event"]
+    show_full_result_count = False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "channel", "provider", "state", "received_at", "processed_at"]
+    list_filter = ["state", "provider", "channel"]
+    search_fields = ["request_id"]
+    show_full_result_count = False

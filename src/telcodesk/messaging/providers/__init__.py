@@ -1,0 +1,1 @@
+"""Provider adapters: each speaks one provider's wire format."""

@@ -1,0 +1,405 @@
+"""Every write of the messaging app.
+
+Inbound writes come from provider webhooks (no human actor): they are idempotent on
+the provider's ids, so applying the same webhook twice, or concurrently in two workers,
+leaves the same rows as applying it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from telcodesk.core.tasks import enqueue_on_commit
+from telcodesk.customers.models import TimelineEvent
+from telcodesk.customers.services import timeline_add
+from telcodesk.messaging.models import (
+    Channel,
+    Conversation,
+    MarketingPreferenceEvent,
+    Message,
+    MessageStatus,
+    MessageStatusEvent,
+    TemplateStatusEvent,
+    WebhookEvent,
+)
+from telcodesk.messaging.providers.whatsapp_cloud import (
+    InboundMessage,
+    MarketingPreference,
+    StatusUpdate,
+    TemplateStatus,
+)
+from telcodesk.messaging.selectors import customer_for_whatsapp_id, whatsapp_id_phone_forms
+
+# Inbound kinds that are not a customer writing to us: they neither open the 24-hour
+# window, nor count as unread, nor go to the customer's timeline.
+NOT_CONVERSATIONAL = frozenset(
+    {Message.Kind.SYSTEM, Message.Kind.EDIT, Message.Kind.REVOKE, Message.Kind.REACTION}
+)
+# Provider statuses and the message status each one means.
+PROVIDER_STATUSES: dict[str, str] = {
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.READ,
+    "played": MessageStatus.READ,  # a voice message played has been read
+    "failed": MessageStatus.FAILED,
+}
+# Breaks ties between statuses with the same timestamp (Meta's are whole seconds).
+STATUS_RANK: dict[str, int] = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.READ: 4,
+    MessageStatus.FAILED: 5,
+}
+HEADERS_KEPT = (
+    "Content-Type",
+    "Content-Length",
+    "User-Agent",
+    "X-Hub-Signature-256",
+    "X-Request-ID",
+)
+PREVIEW_LENGTH = 160
+
+
+# --- values safe for every database -------------------------------------------------
+
+
+def db_text(value: str) -> str:
+    """``value`` without NUL characters and lone surrogates (PostgreSQL refuses both)."""
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def db_json(value: Any) -> Any:
+    """A JSON value whose strings are db_text-safe (for jsonb)."""
+    if isinstance(value, str):
+        return db_text(value)
+    if isinstance(value, dict):
+        return {db_text(str(key)): db_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [db_json(item) for item in value]
+    return value
+
+
+# --- raw events ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def webhook_event_record(
+    *, channel: Channel, body: str, headers: Mapping[str, str], request_id: str = ""
+) -> WebhookEvent:
+    """Store a webhook body whose signature was verified; process it after commit."""
+    from telcodesk.messaging.tasks import process_webhook_event
+
+    event = WebhookEvent.objects.create(
+        channel=channel,
+        provider=channel.kind,
+        received_at=timezone.now(),
+        signature_valid=True,
+        body=body,
+        # request.headers is case-insensitive; the names are stored as listed here.
+        headers={name: headers[name] for name in HEADERS_KEPT if headers.get(name)},
+        request_id=request_id[:64],
+    )
+    enqueue_on_commit(process_webhook_event, event.pk)
+    return event
+
+
+# --- conversations and inbound messages -------------------------------------------------
+
+
+def conversation_for_inbound(*, channel: Channel, event: InboundMessage) -> Conversation:
+    """The conversation with the sender of ``event``, created on the first message."""
+    address = event.wa_id or event.user_id
+    forms = whatsapp_id_phone_forms(event.wa_id, region=channel.organization.country or "US")
+    conversation, created = Conversation.objects.get_or_create(
+        channel=channel,
+        external_address=db_text(address)[:254],
+        defaults={
+            "organization_id": channel.organization_id,
+            "display_name": db_text(event.profile_name)[:200],
+            "external_user_id": db_text(event.user_id)[:128],
+            "phone_e164": forms[0] if forms else "",
+        },
+    )
+    if not created and event.profile_name and conversation.display_name != event.profile_name:
+        conversation.display_name = db_text(event.profile_name)[:200]
+        conversation.save(update_fields=["display_name", "updated_at"])
+    return conversation
+
+
+def _conversation_link_customer(*, conversation: Conversation, wa_id: str) -> None:
+    if conversation.customer_id is not None or not wa_id:
+        return
+    customer = customer_for_whatsapp_id(organization=conversation.channel.organization, wa_id=wa_id)
+    if customer is None:
+        return
+    # Only if no one linked it meanwhile (an agent in the inbox, another worker).
+    Conversation.objects.filter(pk=conversation.pk, customer__isnull=True).update(
+        customer=customer, updated_at=timezone.now()
+    )
+    conversation.refresh_from_db(fields=["customer"])
+
+
+def _message_fields(event: InboundMessage) -> dict[str, Any]:
+    error = event.error
+    return {
+        "kind": event.kind,
+        "body": db_text(event.body),
+        "payload": db_json(event.raw),
+        "media_id": db_text(event.media_id)[:128],
+        "media_mime_type": db_text(event.media_mime_type)[:128],
+        "media_filename": db_text(event.media_filename)[:255],
+        "media_caption": db_text(event.media_caption),
+        "reply_to_provider_id": db_text(event.reply_to)[:191],
+        "reply_payload": db_text(event.reply_payload)[:256],
+        "error_code": error.code if error else None,
+        "error_title": db_text(error.title)[:255] if error else "",
+        "error_details": db_text(error.details) if error else "",
+    }
+
+
+@transaction.atomic
+def inbound_message_record(
+    *, channel: Channel, event: InboundMessage, webhook_event: WebhookEvent | None = None
+) -> tuple[Message, bool]:
+    """Store an inbound message once, whatever the number of deliveries.
+
+    Returns the message and whether it was new. Only a new message bumps the
+    conversation (unread count, last inbound time, reopened) and writes the timeline;
+    two workers racing on the same message meet at the unique constraint and the loser
+    gets the winner's row (get_or_create retries the read after an IntegrityError).
+    """
+    conversation = conversation_for_inbound(channel=channel, event=event)
+    received_at = event.sent_at or timezone.now()
+    message, created = Message.objects.get_or_create(
+        channel=channel,
+        provider_message_id=db_text(event.provider_message_id)[:191],
+        defaults={
+            "organization_id": channel.organization_id,
+            "conversation": conversation,
+            "direction": Message.Direction.INBOUND,
+            "status": MessageStatus.RECEIVED,
+            "status_at": received_at,
+            "sent_at": received_at,
+            "webhook_event": webhook_event,
+            **_message_fields(event),
+        },
+    )
+    if not created:
+        return message, False
+    if event.kind == Message.Kind.REVOKE and event.reply_to:
+        Message.objects.filter(channel=channel, provider_message_id=event.reply_to).update(
+            revoked_at=received_at, updated_at=timezone.now()
+        )
+    if event.kind == Message.Kind.EDIT and event.reply_to:
+        Message.objects.filter(channel=channel, provider_message_id=event.reply_to).update(
+            body=message.body,
+            media_caption=message.media_caption,
+            edited_at=received_at,
+            updated_at=timezone.now(),
+        )
+    if event.kind not in NOT_CONVERSATIONAL:
+        Conversation.objects.filter(pk=conversation.pk).update(
+            unread_count=F("unread_count") + 1,
+            status=Conversation.Status.OPEN,
+            updated_at=timezone.now(),
+        )
+        Conversation.objects.filter(pk=conversation.pk).filter(
+            Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=received_at)
+        ).update(last_inbound_at=received_at)
+    _conversation_link_customer(conversation=conversation, wa_id=event.wa_id)
+    if conversation.customer is not None and event.kind not in NOT_CONVERSATIONAL:
+        timeline_add(
+            actor=None,
+            customer=conversation.customer,
+            kind=TimelineEvent.Kind.MESSAGE,
+            message=gettext_noop("WhatsApp %(kind_label)s received from %(phone)s: %(preview)s"),
+            params={
+                "kind_label": Message.Kind(message.kind).label,
+                "phone": conversation.phone_e164 or conversation.external_address,
+                "preview": _preview(message),
+            },
+            data={
+                "channel_id": channel.pk,
+                "conversation_id": conversation.pk,
+                "message_id": message.pk,
+            },
+            at=received_at,
+        )
+    return message, True
+
+
+def _preview(message: Message) -> str:
+    text = " ".join((message.body or message.media_filename).split())
+    if len(text) > PREVIEW_LENGTH:
+        text = text[: PREVIEW_LENGTH - 1] + "…"
+    return text
+
+
+# --- statuses of outbound messages ---------------------------------------------------------
+
+
+def _is_newer(status: str, at: datetime, *, than_status: str, than_at: datetime | None) -> bool:
+    if than_at is None:
+        return True
+    return (at, STATUS_RANK.get(status, -1)) > (than_at, STATUS_RANK.get(than_status, -1))
+
+
+def _message_status_apply(*, message_id: int, status_event: MessageStatusEvent) -> bool:
+    """Apply a provider status to its message if it is the latest one (by timestamp).
+
+    A status older than the message's ``status_at`` (out of order, or redelivered) is
+    kept in the history but does not change the message. Call inside a transaction.
+    """
+    status = PROVIDER_STATUSES.get(status_event.status)
+    if status is None:
+        return False
+    message = Message.objects.select_for_update().get(pk=message_id)
+    if not _is_newer(
+        status, status_event.occurred_at, than_status=message.status, than_at=message.status_at
+    ):
+        return False
+    message.status = status
+    message.status_at = status_event.occurred_at
+    if status == MessageStatus.FAILED:
+        message.error_code = status_event.error_code
+        message.error_title = status_event.error_title
+        message.error_details = status_event.error_details
+    else:
+        message.error_code = None
+        message.error_title = ""
+        message.error_details = ""
+    if status != MessageStatus.FAILED and message.sent_at is None:
+        message.sent_at = status_event.occurred_at
+    message.save(
+        update_fields=[
+            "status",
+            "status_at",
+            "error_code",
+            "error_title",
+            "error_details",
+            "sent_at",
+            "updated_at",
+        ]
+    )
+    return True
+
+
+@transaction.atomic
+def message_status_record(
+    *, channel: Channel, event: StatusUpdate, webhook_event: WebhookEvent | None = None
+) -> tuple[MessageStatusEvent, bool]:
+    """Keep a provider status in the history and apply it to its outbound message.
+
+    When the message is not known yet (the status raced the send's response), the
+    status stays with ``message`` empty; message_provider_id_assign applies it later.
+    Returns the status event and whether it was new.
+    """
+    provider_id = db_text(event.provider_message_id)[:191]
+    message_id = (
+        Message.objects.filter(
+            channel=channel,
+            provider_message_id=provider_id,
+            direction=Message.Direction.OUTBOUND,
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    error = event.error
+    status_event, created = MessageStatusEvent.objects.get_or_create(
+        channel=channel,
+        provider_message_id=provider_id,
+        status=db_text(event.status)[:24],
+        occurred_at=event.occurred_at or timezone.now(),
+        defaults={
+            "organization_id": channel.organization_id,
+            "message_id": message_id,
+            "recipient_id": db_text(event.recipient_id)[:64],
+            "error_code": error.code if error else None,
+            "error_title": db_text(error.title)[:255] if error else "",
+            "error_details": db_text(error.details) if error else "",
+            "payload": db_json(event.raw),
+            "webhook_event": webhook_event,
+        },
+    )
+    if created and message_id is not None:
+        _message_status_apply(message_id=message_id, status_event=status_event)
+    return status_event, created
+
+
+@transaction.atomic
+def message_provider_id_assign(*, message: Message, provider_message_id: str) -> Message:
+    """Record the provider's id of a sent message and apply statuses that came first.
+
+    The sending code calls this with the id from the provider's answer. Statuses that
+    arrived before (kept with no message) are linked now, and the latest one by
+    timestamp becomes the message's status.
+    """
+    message.provider_message_id = provider_message_id
+    message.save(update_fields=["provider_message_id", "updated_at"])
+    MessageStatusEvent.objects.filter(
+        channel_id=message.channel_id, provider_message_id=provider_message_id, message=None
+    ).update(message=message, updated_at=timezone.now())
+    for status_event in message.status_events.order_by("occurred_at", "id"):
+        _message_status_apply(message_id=message.pk, status_event=status_event)
+    message.refresh_from_db()
+    return message
+
+
+# --- templates and preferences ------------------------------------------------------------
+
+
+@transaction.atomic
+def template_status_record(
+    *, channel: Channel, event: TemplateStatus, webhook_event: WebhookEvent | None = None
+) -> tuple[TemplateStatusEvent, bool]:
+    """Keep a template update (a redelivery of the same update is not added twice)."""
+    return TemplateStatusEvent.objects.get_or_create(
+        channel=channel,
+        field=db_text(event.field)[:64],
+        provider_template_id=db_text(event.template_id)[:64],
+        event=db_text(event.event)[:64],
+        category=db_text(event.category)[:32],
+        quality_score=db_text(event.quality_score)[:16],
+        occurred_at=event.occurred_at,
+        defaults={
+            "organization_id": channel.organization_id,
+            "name": db_text(event.name)[:512],
+            "language": db_text(event.language)[:16],
+            "reason": db_text(event.reason),
+            "payload": db_json(event.raw),
+            "webhook_event": webhook_event,
+        },
+    )
+
+
+@transaction.atomic
+def marketing_preference_record(
+    *, channel: Channel, event: MarketingPreference, webhook_event: WebhookEvent | None = None
+) -> tuple[MarketingPreferenceEvent, bool]:
+    """Keep a user's marketing preference (stop / resume) as reported by Meta.
+
+    The consent increment turns "stop" into a withdrawn marketing consent; until then
+    the record is what automations and campaigns must check.
+    """
+    return MarketingPreferenceEvent.objects.get_or_create(
+        channel=channel,
+        wa_id=db_text(event.wa_id)[:64],
+        value=db_text(event.value)[:32],
+        occurred_at=event.occurred_at,
+        defaults={
+            "organization_id": channel.organization_id,
+            "category": db_text(event.category)[:64],
+            "detail": db_text(event.detail),
+            "payload": db_json(event.raw),
+            "webhook_event": webhook_event,
+        },
+    )

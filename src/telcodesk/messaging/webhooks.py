@@ -1,0 +1,119 @@
+"""Processing stored webhook events (after the POST that stored them has answered).
+
+A worker claims a pending event by locking its row (``SELECT ... FOR UPDATE SKIP
+LOCKED`` on PostgreSQL; SQLite serialises writers anyway), applies every parsed event
+in the same transaction and marks it processed. A crash rolls everything back and the
+event stays pending for the sweep (``webhook_events_process_pending``); an error marks
+it failed with the reason, and the webhook has long been answered 200 either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from telcodesk.messaging import services
+from telcodesk.messaging.models import Channel, WebhookEvent
+from telcodesk.messaging.providers.whatsapp_cloud import (
+    InboundMessage,
+    MarketingPreference,
+    ParsedEvent,
+    StatusUpdate,
+    TemplateStatus,
+    Unhandled,
+    event_label,
+    parse_body,
+    parse_webhook,
+)
+from telcodesk.messaging.selectors import channel_for_phone_number
+
+logger = logging.getLogger("telcodesk.messaging")
+
+MAX_ERROR_LENGTH = 2000
+
+
+def _apply(event: ParsedEvent, *, channel: Channel, webhook_event: WebhookEvent) -> str:
+    """Apply one parsed event; returns "" when applied, else why it was not."""
+    if isinstance(event, Unhandled):
+        return f"{event.field or 'body'}: {event.reason}"
+    # Template updates concern the whole WhatsApp Business Account: the receiving channel.
+    phone_number_id = "" if isinstance(event, TemplateStatus) else event.phone_number_id
+    target = channel_for_phone_number(receiving=channel, phone_number_id=phone_number_id)
+    if target is None:
+        return f"phone number {phone_number_id} is not this app's channel"
+    if isinstance(event, InboundMessage):
+        services.inbound_message_record(channel=target, event=event, webhook_event=webhook_event)
+    elif isinstance(event, StatusUpdate):
+        services.message_status_record(channel=target, event=event, webhook_event=webhook_event)
+    elif isinstance(event, TemplateStatus):
+        services.template_status_record(channel=target, event=event, webhook_event=webhook_event)
+    elif isinstance(event, MarketingPreference):
+        services.marketing_preference_record(
+            channel=target, event=event, webhook_event=webhook_event
+        )
+    return ""
+
+
+def webhook_event_process(*, event_id: int) -> WebhookEvent | None:
+    """Apply a pending webhook event; None if it is not pending (done, or claimed).
+
+    Idempotent: a second call for the same event does nothing, and applying the same
+    body stored twice (a redelivery) creates no second message.
+    """
+    try:
+        with transaction.atomic():
+            event = (
+                WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("channel__organization")
+                .filter(pk=event_id, state=WebhookEvent.State.PENDING)
+                .first()
+            )
+            if event is None:
+                return None
+            parsed = parse_webhook(parse_body(event.body.encode("utf-8")))
+            notes: list[str] = []
+            applied = 0
+            if event.channel is None:
+                notes.append("the channel was deleted")
+            else:
+                for item in parsed:
+                    note = _apply(item, channel=event.channel, webhook_event=event)
+                    if note:
+                        notes.append(note)
+                    else:
+                        applied += 1
+            event.kinds = [event_label(item) for item in parsed]
+            event.state = WebhookEvent.State.PROCESSED if applied else WebhookEvent.State.IGNORED
+            event.error = "\n".join(dict.fromkeys(notes))[:MAX_ERROR_LENGTH]
+            event.attempts += 1
+            event.processed_at = timezone.now()
+            event.save(update_fields=["kinds", "state", "error", "attempts", "processed_at"])
+            return event
+    except Exception as exc:
+        # Everything the event did was rolled back; keep why, for the admin and a retry.
+        logger.exception("webhook event failed", extra={"webhook_event_id": event_id})
+        WebhookEvent.objects.filter(pk=event_id, state=WebhookEvent.State.PENDING).update(
+            state=WebhookEvent.State.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH],
+            attempts=F("attempts") + 1,
+            processed_at=timezone.now(),
+        )
+        return WebhookEvent.objects.filter(pk=event_id).first()
+
+
+def webhook_events_process_pending(*, older_than_seconds: int = 60, limit: int = 500) -> int:
+    """Process pending events left behind (a lost broker message, a killed worker).
+
+    Run from the periodic tick; returns how many events it processed.
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        WebhookEvent.objects.filter(state=WebhookEvent.State.PENDING, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(1 for event_id in ids if webhook_event_process(event_id=event_id) is not None)

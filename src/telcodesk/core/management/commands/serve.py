@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.core.servers.basehttp import WSGIServer, get_internal_wsgi_application, run
 
@@ -27,7 +28,16 @@ class Command(BaseCommand):
         self.stdout.write(f"telcodesk at http://{shown}:{port}/ (Ctrl+C to stop)")
         self.stdout.flush()
         application = get_internal_wsgi_application()
+        ticker = None
+        if not settings.BROKER_URL:
+            # Embedded mode: no beat, no workers; due timers are fired by a thread here.
+            from telcodesk.automation.ticker import start_embedded_ticker
+
+            ticker = start_embedded_ticker()
         try:
             run(host, port, application, ipv6=":" in host, threading=True, server_cls=WSGIServer)
         except KeyboardInterrupt:
             self.stdout.write("stopped")
+        finally:
+            if ticker is not None:
+                ticker.stop()

@@ -302,6 +302,9 @@ def _register_routers() -> None:
     from telcodesk.customers.api import router as customers_router
 
     api.add_router("", customers_router)
+    from telcodesk.pipelines.api import router as pipelines_router
+
+    api.add_router("/", pipelines_router, tags=["leads"])
 
 
 _register_routers()

@@ -163,7 +163,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "telcodesk.messaging.process_pending_webhook_events",
         "schedule": 60.0,
     },
+    # Outbound messages whose broker message was lost or whose worker died mid-send.
+    "messaging-outbox-sweep": {
+        "task": "telcodesk.messaging.sweep_outbox",
+        "schedule": 60.0,
+    },
 }
+
+# The WhatsApp sandbox (a local Graph API stand-in and phone simulator): on in the
+# embedded/demo mode, off in production unless asked for.
+SANDBOX_ENABLED = env_bool("TELCODESK_SANDBOX", default=DEBUG)
 
 # --- cache (login throttling falls back to the database, see accounts.throttle) --------
 REDIS_CACHE_URL = env_url("TELCODESK_CACHE_URL", schemes=("redis", "rediss"))

@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("telcodesk.accounts.urls")),
     path("messaging/", include("telcodesk.messaging.urls")),
+    path("leads/", include("telcodesk.pipelines.urls")),
     path("", include("telcodesk.customers.urls")),
 ]

@@ -10,6 +10,7 @@ from telcodesk.messaging.models import (
     Conversation,
     Message,
     MessageStatusEvent,
+    Template,
     WebhookEvent,
 )
 
@@ -70,3 +71,11 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     list_filter = ["state", "provider", "channel"]
     search_fields = ["request_id"]
     show_full_result_count = False
+
+
+@admin.register(Template)
+class TemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "language", "category", "status", "channel", "organization"]
+    list_filter = ["category", "status", "organization"]
+    search_fields = ["name", "body"]
+    readonly_fields = ["status_at", "status_reason", "provider_template_id"]

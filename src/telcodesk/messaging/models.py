@@ -26,6 +26,13 @@ RATE_LIMIT_MIN = 1
 RATE_LIMIT_MAX = 1000
 
 
+DEFAULT_OPT_OUT_KEYWORDS = ["BAJA", "STOP", "SAIR"]
+
+
+def default_opt_out_keywords() -> list[str]:
+    return list(DEFAULT_OPT_OUT_KEYWORDS)
+
+
 def new_verify_token() -> str:
     """A random verify token for the webhook handshake (copied into the Meta app)."""
     return secrets.token_urlsafe(24)
@@ -70,6 +77,12 @@ class Channel(OrganizationOwnedModel):
         validators=[MinValueValidator(RATE_LIMIT_MIN), MaxValueValidator(RATE_LIMIT_MAX)],
     )
     is_active = models.BooleanField(_("active"), default=True)
+    opt_out_keywords = models.JSONField(
+        _("opt-out keywords"),
+        default=default_opt_out_keywords,
+        blank=True,
+        help_text=_("An inbound text equal to one of these withdraws marketing consent."),
+    )
 
     class Meta:
         constraints = [
@@ -128,6 +141,9 @@ class Conversation(OrganizationOwnedModel):
     last_outbound_at = models.DateTimeField(null=True, blank=True)
     unread_count = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    # Set when the customer wrote an opt-out keyword ("BAJA"): no marketing to this
+    # address any more, even when no customer record is linked.
+    marketing_opt_out_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -210,6 +226,13 @@ class Message(OrganizationOwnedModel):
     revoked_at = models.DateTimeField(null=True, blank=True)
     # Outbound: the outbox's key against double sends (set by the sending increment).
     idempotency_key = models.CharField(max_length=64, blank=True)
+    # Outbound: the row is the outbox entry. ``payload`` holds the Graph API body.
+    template = models.ForeignKey(
+        "Template", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -234,7 +257,10 @@ class Message(OrganizationOwnedModel):
                 name="message_unique_idempotency_key",
             ),
         ]
-        indexes = [models.Index(fields=["conversation", "id"], name="message_conversation")]
+        indexes = [
+            models.Index(fields=["conversation", "id"], name="message_conversation"),
+            models.Index(fields=["status", "next_attempt_at"], name="message_outbox"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.kind} {self.provider_message_id or self.pk}"
@@ -366,3 +392,100 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} #{self.pk} {self.state}"
+
+
+class Template(OrganizationOwnedModel):
+    """A WhatsApp message template as approved (or not) by Meta.
+
+    ``body`` carries ``{{1}}``, ``{{2}}``... placeholders; ``param_fields[n-1]`` names the
+    dotted field that fills ``{{n}}`` ("customer.first_name", "conversation.display_name").
+    ``buttons`` is Meta's list of button components, e.g.
+    ``[{"type": "QUICK_REPLY", "text": "Sí, me interesa"}]``.
+    """
+
+    class Category(models.TextChoices):
+        MARKETING = "marketing", _("Marketing")
+        UTILITY = "utility", _("Utility")
+        AUTHENTICATION = "authentication", _("Authentication")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        PAUSED = "paused", _("Paused")
+
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="templates"
+    )
+    name = models.CharField(_("name"), max_length=512)
+    language = models.CharField(_("language"), max_length=16, default="es")
+    category = models.CharField(
+        _("category"), max_length=16, choices=Category.choices, default=Category.UTILITY
+    )
+    body = models.TextField(_("body"))
+    param_fields = models.JSONField(_("parameter fields"), default=list, blank=True)
+    buttons = models.JSONField(_("buttons"), default=list, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    status_reason = models.TextField(blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+    provider_template_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "channel", "name", "language"],
+                name="template_unique_name_language",
+            )
+        ]
+        ordering = ["name", "language"]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.language}]"
+
+
+class ChannelSendWindow(models.Model):
+    """How many messages a channel sent in one wall-clock second (the rate limit).
+
+    One row per channel and second, incremented with a conditional update
+    (``count < limit``), so the limit holds whatever the number of workers.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    second = models.BigIntegerField(help_text=_("Unix time, whole seconds"))
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "second"], name="send_window_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}@{self.second}: {self.count}"
+
+
+class SandboxMessage(models.Model):
+    """What the sandbox Graph API saw: a message to or from a simulated phone."""
+
+    class Direction(models.TextChoices):
+        TO_PHONE = "to_phone", _("To the phone")
+        FROM_PHONE = "from_phone", _("From the phone")
+
+    phone_number_id = models.CharField(max_length=64)
+    wa_id = models.CharField(max_length=64)
+    direction = models.CharField(max_length=12, choices=Direction.choices)
+    wamid = models.CharField(max_length=191, unique=True)
+    kind = models.CharField(max_length=16)
+    text = models.TextField(blank=True)
+    buttons = models.JSONField(default=list, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["phone_number_id", "wa_id", "created_at"], name="sandbox_phone")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.wa_id} {self.kind}"

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from telcodesk.core.tasks import enqueue_on_commit
-from telcodesk.customers.models import TimelineEvent
+from telcodesk.customers.models import Customer, TimelineEvent
 from telcodesk.customers.services import timeline_add
 from telcodesk.messaging.models import (
     Channel,
@@ -26,6 +26,7 @@ from telcodesk.messaging.models import (
     Message,
     MessageStatus,
     MessageStatusEvent,
+    Template,
     TemplateStatusEvent,
     WebhookEvent,
 )
@@ -216,6 +217,8 @@ def inbound_message_record(
             Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=received_at)
         ).update(last_inbound_at=received_at)
     _conversation_link_customer(conversation=conversation, wa_id=event.wa_id)
+    if event.kind == Message.Kind.TEXT and is_opt_out(channel=channel, text=message.body):
+        conversation_opt_out_record(conversation=conversation, message=message, at=received_at)
     if conversation.customer is not None and event.kind not in NOT_CONVERSATIONAL:
         timeline_add(
             actor=None,
@@ -235,6 +238,49 @@ def inbound_message_record(
             at=received_at,
         )
     return message, True
+
+
+def is_opt_out(*, channel: Channel, text: str) -> bool:
+    """Whether ``text`` is one of the channel's opt-out keywords ("BAJA", "stop!"...)."""
+    word = text.strip().strip(".!¡ ").casefold()
+    return bool(word) and word in {str(k).strip().casefold() for k in channel.opt_out_keywords}
+
+
+def conversation_opt_out_record(
+    *, conversation: Conversation, message: Message, at: datetime
+) -> bool:
+    """Withdraw marketing consent after an opt-out keyword; True when it changed anything.
+
+    Recorded on the conversation (even with no customer linked) and, when a customer is
+    linked and had consented, on the customer with a timeline entry.
+    """
+    now = timezone.now()
+    changed = bool(
+        Conversation.objects.filter(pk=conversation.pk, marketing_opt_out_at__isnull=True).update(
+            marketing_opt_out_at=at, updated_at=now
+        )
+    )
+    conversation.refresh_from_db(fields=["marketing_opt_out_at", "customer"])
+    customer = conversation.customer
+    if customer is None:
+        return changed
+    withdrawn = Customer.objects.filter(pk=customer.pk, consent_whatsapp=True).update(
+        consent_whatsapp=False, consent_updated_at=now, updated_at=now
+    )
+    if withdrawn:
+        customer.refresh_from_db(fields=["consent_whatsapp", "consent_updated_at"])
+        timeline_add(
+            actor=None,
+            customer=customer,
+            kind=TimelineEvent.Kind.CHANGE,
+            message=gettext_noop(
+                "WhatsApp marketing consent withdrawn: the customer wrote “%(keyword)s”."
+            ),
+            params={"keyword": message.body.strip()[:40]},
+            data={"conversation_id": conversation.pk, "message_id": message.pk},
+            at=at,
+        )
+    return changed or bool(withdrawn)
 
 
 def _preview(message: Message) -> str:
@@ -361,8 +407,11 @@ def message_provider_id_assign(*, message: Message, provider_message_id: str) ->
 def template_status_record(
     *, channel: Channel, event: TemplateStatus, webhook_event: WebhookEvent | None = None
 ) -> tuple[TemplateStatusEvent, bool]:
-    """Keep a template update (a redelivery of the same update is not added twice)."""
-    return TemplateStatusEvent.objects.get_or_create(
+    """Keep a template update and apply a status change to the matching templates.
+
+    A redelivery of the same update is not added (nor applied) twice.
+    """
+    status_event, created = TemplateStatusEvent.objects.get_or_create(
         channel=channel,
         field=db_text(event.field)[:64],
         provider_template_id=db_text(event.template_id)[:64],
@@ -379,6 +428,56 @@ def template_status_record(
             "webhook_event": webhook_event,
         },
     )
+    if created:
+        template_status_apply(status_event=status_event)
+    return status_event, created
+
+
+# Meta's template events and the status each one gives the template.
+TEMPLATE_EVENT_STATUSES: dict[str, str] = {
+    "APPROVED": Template.Status.APPROVED,
+    "REJECTED": Template.Status.REJECTED,
+    "PAUSED": Template.Status.PAUSED,
+    "PENDING": Template.Status.PENDING,
+    "IN_APPEAL": Template.Status.PENDING,
+    "PENDING_DELETION": Template.Status.PAUSED,
+    "DISABLED": Template.Status.REJECTED,
+    "FLAGGED": Template.Status.APPROVED,
+    "REINSTATED": Template.Status.APPROVED,
+}
+
+
+def template_status_apply(*, status_event: TemplateStatusEvent) -> int:
+    """Set the status of the templates an update names (by id, or name and language).
+
+    An update older than the template's last one changes nothing. Returns how many
+    templates changed.
+    """
+    status = TEMPLATE_EVENT_STATUSES.get(status_event.event.upper())
+    if status_event.field != "message_template_status_update" or status is None:
+        return 0
+    at = status_event.occurred_at or status_event.created_at
+    by_name = Q(name=status_event.name, language=status_event.language)
+    if status_event.provider_template_id:
+        by_name = by_name | Q(provider_template_id=status_event.provider_template_id)
+    templates = Template.objects.filter(
+        Q(channel_id=status_event.channel_id) | Q(channel__isnull=True),
+        by_name,
+        organization_id=status_event.organization_id,
+    ).filter(Q(status_at__isnull=True) | Q(status_at__lte=at))
+    fields: dict[str, Any] = {
+        "status": status,
+        "status_reason": status_event.reason if status_event.reason.upper() != "NONE" else "",
+        "status_at": at,
+        "updated_at": timezone.now(),
+    }
+    changed = 0
+    for template in templates:
+        if status_event.provider_template_id and not template.provider_template_id:
+            template.provider_template_id = status_event.provider_template_id
+            template.save(update_fields=["provider_template_id", "updated_at"])
+        changed += Template.objects.filter(pk=template.pk).update(**fields)
+    return changed
 
 
 @transaction.atomic

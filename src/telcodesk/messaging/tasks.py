@@ -18,3 +18,19 @@ def process_webhook_event(event_id: int) -> str | None:
 def process_pending_webhook_events() -> int:
     """The sweep: events still pending a minute after they arrived (lost or crashed)."""
     return webhook_events_process_pending()
+
+
+@shared_task(name="telcodesk.messaging.send_outbox_message")
+def send_outbox_message(message_id: int) -> str:
+    """Send one queued outbound message (enqueued on commit by the send services)."""
+    from telcodesk.messaging.outbox import outbox_message_send
+
+    return outbox_message_send(message_id=message_id)
+
+
+@shared_task(name="telcodesk.messaging.sweep_outbox")
+def sweep_outbox() -> int:
+    """Re-enqueue due or stuck outbox messages (schedule it on the periodic tick)."""
+    from telcodesk.messaging.outbox import outbox_sweep
+
+    return outbox_sweep()

@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.urls import path
 
-from telcodesk.messaging import views
+from telcodesk.messaging import sandbox_views, views
 
 app_name = "messaging"
 
@@ -11,3 +12,24 @@ urlpatterns = [
         name="whatsapp_webhook",
     ),
 ]
+
+# The local stand-in for Meta's Graph API and the phone simulator (demo and tests).
+sandbox_urlpatterns = [
+    path(
+        "sandbox/graph/<str:version>/<str:phone_number_id>/messages",
+        sandbox_views.graph_messages,
+        name="sandbox_graph_messages",
+    ),
+    path("sandbox/phone/<int:channel_id>/", sandbox_views.phone, name="sandbox_phone"),
+    path(
+        "sandbox/phone/<int:channel_id>/thread/",
+        sandbox_views.phone_thread,
+        name="sandbox_phone_thread",
+    ),
+    path(
+        "sandbox/phone/<int:channel_id>/send/", sandbox_views.phone_send, name="sandbox_phone_send"
+    ),
+]
+
+if settings.SANDBOX_ENABLED:
+    urlpatterns += sandbox_urlpatterns

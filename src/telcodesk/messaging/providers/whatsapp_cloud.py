@@ -1,4 +1,4 @@
-"""The WhatsApp Cloud API wire format: webhook signatures and webhook bodies.
+"""The WhatsApp Cloud API wire format: webhooks in, and the client that sends messages.
 
 Pure functions over bytes and dicts, no database: ``parse_webhook`` turns a webhook
 body into typed events that ``messaging.webhooks`` applies. It never raises on an
@@ -14,6 +14,8 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -73,7 +75,7 @@ def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
 
 
 @dataclass(frozen=True)
-class ProviderError:
+class ReportedError:
     code: int | None
     title: str
     details: str
@@ -97,7 +99,7 @@ class InboundMessage:
     media_caption: str = ""
     reply_to: str = ""  # the message this one answers, reacts to, edits or deletes
     reply_payload: str = ""  # id of the tapped button / list row, or quick-reply payload
-    error: ProviderError | None = None
+    error: ReportedError | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class StatusUpdate:
     occurred_at: datetime | None
     recipient_id: str
     raw: dict[str, Any]
-    error: ProviderError | None = None
+    error: ReportedError | None = None
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _first_error(errors: Any) -> ProviderError | None:
+def _first_error(errors: Any) -> ReportedError | None:
     for error in _list(errors):
         if not isinstance(error, dict):
             continue
@@ -213,7 +215,7 @@ def _first_error(errors: Any) -> ProviderError | None:
             number = int(code) if code is not None and not isinstance(code, bool) else None
         except (TypeError, ValueError):
             number = None
-        return ProviderError(
+        return ReportedError(
             code=number,
             title=_str(error.get("title") or error.get("message")),
             details=_str(_dict(error.get("error_data")).get("details")),
@@ -444,3 +446,169 @@ def parse_body(raw: bytes) -> Any:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+# --- sending: the Graph API client ------------------------------------------------------
+
+# Error codes worth another attempt later: throughput (130429), pair rate (131056), and
+# Meta's generic temporary ones. Everything else 4xx cannot succeed by retrying.
+RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056})
+OUTSIDE_WINDOW_CODE = 131047
+
+
+@dataclass(frozen=True)
+class SendResult:
+    wamid: str
+    raw: dict[str, Any]
+
+
+class ProviderError(Exception):
+    """The provider refused or could not be reached; ``retryable`` says whether to retry."""
+
+    def __init__(
+        self, code: int | None, title: str, *, retryable: bool, details: str = "", status: int = 0
+    ) -> None:
+        super().__init__(f"{code}: {title}")
+        self.code = code
+        self.title = title
+        self.retryable = retryable
+        self.details = details
+        self.status = status
+
+
+def provider_error_from_response(status: int, raw: bytes) -> ProviderError:
+    """Turn a Graph API error answer (``{"error": {...}}``) into a ProviderError."""
+    try:
+        error = _dict(json.loads(raw.decode("utf-8", "replace")).get("error"))
+    except (ValueError, AttributeError):
+        error = {}
+    code = error.get("code")
+    code = code if isinstance(code, int) and not isinstance(code, bool) else None
+    details = _str(_dict(error.get("error_data")).get("details"))
+    title = _str(error.get("message")) or f"HTTP {status}"
+    retryable = status >= 500 or status == 429 or (code in RETRYABLE_CODES)
+    return ProviderError(code, title, retryable=retryable, details=details, status=status)
+
+
+class WhatsAppCloudClient:
+    """``POST {base_url}/{version}/{phone_number_id}/messages`` over HTTP (urllib).
+
+    Works against graph.facebook.com and against the sandbox (same wire format).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        version: str,
+        phone_number_id: str,
+        access_token: str,
+        timeout: float = 10.0,
+    ) -> None:
+        if not base_url.startswith(("https://", "http://")):
+            raise ValueError("the API base URL must be http(s)")
+        self.base_url = base_url.rstrip("/")
+        self.version = version
+        self.phone_number_id = phone_number_id
+        self.access_token = access_token
+        self.timeout = timeout
+
+    @property
+    def messages_url(self) -> str:
+        return f"{self.base_url}/{self.version}/{self.phone_number_id}/messages"
+
+    def send(self, payload: dict[str, Any]) -> SendResult:
+        """Send one message body; the wamid on success, else raises ProviderError."""
+        # base_url is http(s) only (checked in __init__).
+        request = urllib.request.Request(  # noqa: S310
+            self.messages_url,
+            data=json.dumps(payload).encode("utf-8"),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {self.access_token}",
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            raise provider_error_from_response(exc.code, exc.read()) from exc
+        except (TimeoutError, urllib.error.URLError, OSError) as exc:
+            raise ProviderError(None, f"network error: {exc}", retryable=True) from exc
+        try:
+            body = _dict(json.loads(raw.decode("utf-8")))
+        except ValueError as exc:
+            raise ProviderError(None, "answer is not JSON", retryable=True) from exc
+        messages = _list(body.get("messages"))
+        wamid = _str(_dict(messages[0]).get("id")) if messages else ""
+        if not wamid:
+            raise ProviderError(None, "answer has no message id", retryable=False)
+        return SendResult(wamid=wamid, raw=body)
+
+
+def text_payload(to: str, body: str, *, preview_url: bool = False) -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "text",
+        "text": {"preview_url": preview_url, "body": body},
+    }
+
+
+def template_payload(to: str, *, name: str, language: str, params: list[str]) -> dict[str, Any]:
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if params:
+        template["components"] = [
+            {"type": "body", "parameters": [{"type": "text", "text": value} for value in params]}
+        ]
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": template,
+    }
+
+
+def interactive_buttons_payload(
+    to: str, *, body: str, buttons: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """Reply buttons: ``buttons`` is up to three (id, title) pairs."""
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "interactive",
+        "interactive": {
+            "type": "button",
+            "body": {"text": body},
+            "action": {
+                "buttons": [
+                    {"type": "reply", "reply": {"id": button_id, "title": title}}
+                    for button_id, title in buttons
+                ]
+            },
+        },
+    }
+
+
+def interactive_list_payload(
+    to: str, *, body: str, button: str, rows: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """A list message with one section; ``rows`` are (id, title) pairs."""
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "interactive",
+        "interactive": {
+            "type": "list",
+            "body": {"text": body},
+            "action": {
+                "button": button,
+                "sections": [{"title": button, "rows": [{"id": i, "title": t} for i, t in rows]}],
+            },
+        },
+    }

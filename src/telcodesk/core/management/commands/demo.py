@@ -72,6 +72,7 @@ class Command(BaseCommand):
         self._generate(operators, total, seed=options["seed"], reset=options["reset"])
         self._assign(seed=options["seed"])
         logins = self._users()
+        self._leads(seed=options["seed"])
         self._print_logins(logins, host=options["host"], port=options["port"])
         if options["serve"]:
             call_command("serve", host=options["host"], port=options["port"])
@@ -140,6 +141,20 @@ class Command(BaseCommand):
                     self.stdout.write(
                         f"  {reseller.slug}: {created} customers of {operator.slug} assigned"
                     )
+
+    def _leads(self, *, seed: int, per_organization: int = 120) -> None:
+        """Sample leads in every organization whose pack has pipelines (once)."""
+        from telcodesk.pipelines.demo import demo_leads_generate
+        from telcodesk.pipelines.models import Lead, Pipeline
+
+        org_ids = Pipeline.objects.values_list("organization_id", flat=True).distinct()
+        for organization in Organization.objects.filter(pk__in=org_ids).order_by("slug"):
+            if Lead.objects.filter(organization=organization).exists():
+                continue
+            created = demo_leads_generate(
+                organization=organization, count=per_organization, seed=seed
+            )
+            self.stdout.write(f"  {organization.slug}: {created} sample leads")
 
     def _users(self) -> list[tuple[str, str, str, str]]:
         logins: list[tuple[str, str, str, str]] = []

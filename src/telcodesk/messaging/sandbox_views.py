@@ -1,0 +1,183 @@
+"""HTTP face of the sandbox: the fake Graph API and the phone simulator page.
+
+Mounted under ``/messaging/sandbox/``. The Graph endpoint authenticates like Meta (the
+channel's access token as a Bearer token); the simulator is for signed-in users of the
+channel's organization.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from telcodesk.accounts.services import actor_for_user
+from telcodesk.core.errors import DomainError
+from telcodesk.messaging.models import Channel, SandboxMessage
+from telcodesk.messaging.providers.sandbox import (
+    Poster,
+    http_poster,
+    sandbox_message_accept,
+    sandbox_phone_message,
+    sandbox_statuses_deliver_later,
+    signed_post,
+)
+
+MAX_BODY_BYTES = 256 * 1024
+PHONE_MESSAGES_SHOWN = 50
+
+
+def _own_base_url(request: HttpRequest) -> str:
+    """Where our own webhook answers: a setting, else the origin of this request."""
+    configured = getattr(settings, "TELCODESK_SANDBOX_WEBHOOK_BASE_URL", "")
+    return configured or request.build_absolute_uri("/").rstrip("/")
+
+
+def webhook_poster_for(request: HttpRequest) -> Poster:
+    """How the simulator reaches our webhook (tests replace it with the test client)."""
+    return http_poster(_own_base_url(request))
+
+
+def _status_delivery_enabled() -> bool:
+    return bool(getattr(settings, "TELCODESK_SANDBOX_STATUS_WEBHOOKS", True))
+
+
+@csrf_exempt
+@require_POST
+def graph_messages(request: HttpRequest, version: str, phone_number_id: str) -> JsonResponse:
+    """``POST /messaging/sandbox/graph/<version>/<phone_number_id>/messages``."""
+    raw = request.read(MAX_BODY_BYTES + 1)
+    try:
+        payload: Any = json.loads(raw) if len(raw) <= MAX_BODY_BYTES else None
+    except ValueError:
+        payload = None
+    status, body = sandbox_message_accept(
+        phone_number_id=phone_number_id,
+        authorization=request.headers.get("Authorization", ""),
+        payload=payload,
+    )
+    if status == 200 and _status_delivery_enabled():
+        wamid = body["messages"][0]["id"]
+        base_url = _own_base_url(request)
+        transaction.on_commit(
+            lambda: sandbox_statuses_deliver_later(wamid=wamid, base_url=base_url)
+        )
+    return JsonResponse(body, status=status)
+
+
+# --- the phone simulator ---------------------------------------------------------------------
+
+
+def _channel_for(request: HttpRequest, channel_id: int) -> Channel:
+    try:
+        actor = actor_for_user(request.user)  # type: ignore[arg-type]
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    channel = Channel.objects.filter(
+        pk=channel_id, organization=actor.organization, kind=Channel.Kind.WHATSAPP_CLOUD
+    ).first()
+    if channel is None:
+        raise Http404
+    return channel
+
+
+def _wa_id(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit())[:20]
+
+
+def _messages(channel: Channel, wa_id: str) -> list[SandboxMessage]:
+    if not wa_id:
+        return []
+    recent = SandboxMessage.objects.filter(
+        phone_number_id=channel.phone_number_id, wa_id=wa_id
+    ).order_by("-created_at", "-id")[:PHONE_MESSAGES_SHOWN]
+    return list(reversed(recent))
+
+
+def _thread(request: HttpRequest, channel: Channel, wa_id: str, error: str = "") -> HttpResponse:
+    return render(
+        request,
+        "messaging/sandbox/thread.html",
+        {"channel": channel, "wa_id": wa_id, "messages": _messages(channel, wa_id), "error": error},
+    )
+
+
+@login_required
+@require_GET
+def phone(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """The simulator page: one customer's phone talking to this channel."""
+    channel = _channel_for(request, channel_id)
+    wa_id = _wa_id(request.GET.get("wa_id", ""))
+    recent_phones = (
+        SandboxMessage.objects.filter(phone_number_id=channel.phone_number_id)
+        .order_by("wa_id")
+        .values_list("wa_id", flat=True)
+        .distinct()[:20]
+    )
+    return render(
+        request,
+        "messaging/sandbox/phone.html",
+        {
+            "channel": channel,
+            "wa_id": wa_id,
+            "name": request.GET.get("name", "")[:100],
+            "messages": _messages(channel, wa_id),
+            "recent_phones": list(recent_phones),
+        },
+    )
+
+
+@login_required
+@require_GET
+def phone_thread(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """The message list (polled by htmx every two seconds)."""
+    channel = _channel_for(request, channel_id)
+    return _thread(request, channel, _wa_id(request.GET.get("wa_id", "")))
+
+
+@login_required
+@require_POST
+def phone_send(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """The customer types a reply or taps a button: post a signed inbound webhook."""
+    from django.utils.translation import gettext as _
+
+    channel = _channel_for(request, channel_id)
+    wa_id = _wa_id(request.POST.get("wa_id", ""))
+    text = request.POST.get("text", "").strip()[:4096]
+    button: dict[str, str] | None = None
+    context_wamid = ""
+    if request.POST.get("button_of"):
+        origin = SandboxMessage.objects.filter(
+            wamid=request.POST["button_of"],
+            phone_number_id=channel.phone_number_id,
+            wa_id=wa_id,
+            direction=SandboxMessage.Direction.TO_PHONE,
+        ).first()
+        index = request.POST.get("button_index", "")
+        if origin is not None and index.isdigit() and int(index) < len(origin.buttons):
+            button = dict(origin.buttons[int(index)])
+            context_wamid = origin.wamid
+    if not wa_id:
+        return _thread(request, channel, wa_id, _("Enter the customer's phone number first."))
+    if button is None and not text:
+        return _thread(request, channel, wa_id, _("Type a message or tap a button."))
+    _record, body = sandbox_phone_message(
+        channel=channel,
+        wa_id=wa_id,
+        name=request.POST.get("name", "")[:100],
+        text=text,
+        button=button,
+        context_wamid=context_wamid,
+    )
+    post: Callable[[str, bytes, dict[str, str]], int] = webhook_poster_for(request)
+    status = signed_post(channel, body, post)
+    error = "" if status == 200 else _("The webhook answered %(status)d.") % {"status": status}
+    return _thread(request, channel, wa_id, error)

@@ -137,6 +137,9 @@ def _lead_generate(
     if not result.created:
         return False
     lead = result.lead
+    # created_at is set by the database on insert; backdate it like the rest of the story.
+    Lead.objects.filter(pk=lead.pk).update(created_at=created_at)
+    lead.created_at = created_at
     try:
         if rng.random() < 0.7:
             lead = services.lead_update_data(

@@ -73,6 +73,7 @@ class Command(BaseCommand):
         self._assign(seed=options["seed"])
         logins = self._users()
         self._leads(seed=options["seed"])
+        self._sandbox_channels(host=options["host"], port=options["port"])
         self._print_logins(logins, host=options["host"], port=options["port"])
         if options["serve"]:
             call_command("serve", host=options["host"], port=options["port"])
@@ -155,6 +156,39 @@ class Command(BaseCommand):
                 organization=organization, count=per_organization, seed=seed
             )
             self.stdout.write(f"  {organization.slug}: {created} sample leads")
+
+    def _sandbox_channels(self, *, host: str, port: int) -> None:
+        """A WhatsApp channel per organization, wired to the local sandbox (idempotent).
+
+        The real WhatsApp Cloud client talks to the sandbox over HTTP; the phone
+        simulator plays the customer.
+        """
+        import secrets
+
+        from django.conf import settings
+
+        from telcodesk.messaging.models import Channel
+
+        if not settings.SANDBOX_ENABLED:
+            return
+        base = f"http://{host}:{port}/messaging/sandbox/graph"
+        for index, organization in enumerate(Organization.objects.order_by("slug"), start=1):
+            channel, created = Channel.objects.get_or_create(
+                organization=organization,
+                phone_number_id=f"sandbox-{organization.slug}",
+                defaults={
+                    "name": f"WhatsApp {organization.display_name} (sandbox)",
+                    "display_phone": f"+1 555 010 {index:04d}",
+                    "app_secret": secrets.token_hex(16),
+                    "access_token": "sandbox-" + secrets.token_hex(16),
+                    "api_base_url": base,
+                },
+            )
+            if created:
+                self.stdout.write(
+                    f"  {organization.slug}: WhatsApp sandbox channel; phone simulator at "
+                    f"http://{host}:{port}/messaging/sandbox/phone/{channel.pk}/"
+                )
 
     def _users(self) -> list[tuple[str, str, str, str]]:
         logins: list[tuple[str, str, str, str]] = []

@@ -7,7 +7,7 @@ leaves the same rows as applying it once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +68,22 @@ HEADERS_KEPT = (
     "X-Request-ID",
 )
 PREVIEW_LENGTH = 160
+
+# Called with (message, conversation) for every new conversational inbound message,
+# inline, inside the transaction that stores it (so their effects commit or roll back
+# with the message, and a redelivered webhook does not call them again). Other apps
+# register here (the pipelines app: lead for the phone, offer replies, timers) so that
+# messaging imports none of them.
+InboundHandler = Callable[[Message, Conversation], object]
+_INBOUND_HANDLERS: list[InboundHandler] = []
+
+
+def register_inbound_handler(func: InboundHandler) -> InboundHandler:
+    """Run ``func(message, conversation)`` after each new inbound message is stored."""
+    name = f"{func.__module__}.{func.__qualname__}"
+    if all(f"{h.__module__}.{h.__qualname__}" != name for h in _INBOUND_HANDLERS):
+        _INBOUND_HANDLERS.append(func)
+    return func
 
 
 # --- values safe for every database -------------------------------------------------
@@ -237,6 +253,9 @@ def inbound_message_record(
             },
             at=received_at,
         )
+    if event.kind not in NOT_CONVERSATIONAL:
+        for handler in list(_INBOUND_HANDLERS):
+            handler(message, conversation)
     return message, True
 
 

@@ -166,15 +166,21 @@ class StageSpec(PackModel):
     requires_greeting: bool = False
     # Where the stage puts its leads in the agent's queue (see pipelines.selectors).
     queue_role: QueueRole | None = None
+    # The stage's bot sends the customer an offer: a reply from the customer moves the
+    # lead automatically to the pipeline's replied_offer stage ("Respondió oferta").
+    sends_offer: bool = False
 
     @model_validator(mode="after")
     def _check_stage(self) -> StageSpec:
-        if self.kind != "open" and (self.is_system or self.requires_greeting or self.queue_role):
+        if self.kind != "open" and (
+            self.is_system or self.requires_greeting or self.queue_role or self.sends_offer
+        ):
             raise pack_rule_error(
                 "kind",
                 _(
-                    "Only an open stage can be a system stage, require the greeting or "
-                    "have a queue role; make it open or remove those fields."
+                    "Only an open stage can be a system stage, require the greeting, "
+                    "send an offer or have a queue role; make it open or remove those "
+                    "fields."
                 ),
             )
         return self
@@ -298,6 +304,9 @@ class PipelineSpec(PackModel):
     loss_reasons: list[LossReasonSpec] = Field(default_factory=list)
     tabs: list[TabSpec] = Field(default_factory=list)
     rules: PipelineRulesSpec = Field(default_factory=PipelineRulesSpec)
+    # The pipeline where a customer who writes to a channel for the first time (no open
+    # lead for the phone) gets a new lead; at most one per organization.
+    entry: bool = False
 
     def fields(self) -> dict[str, TabFieldSpec]:
         return {field.key: field for tab in self.tabs for field in tab.fields}
@@ -461,6 +470,15 @@ class OrganizationSpec(PackModel):
                     _('Pipeline "%(name)s" is defined twice.') % {"name": pipeline.name},
                 )
             seen.add(key)
+        entries = [index for index, pipeline in enumerate(pipelines) if pipeline.entry]
+        if len(entries) > 1:
+            raise pack_rule_error(
+                f"[{entries[1]}].entry",
+                _(
+                    "Only one pipeline can be the entry pipeline of new conversations; "
+                    "remove entry from all but one."
+                ),
+            )
         return pipelines
 
     @model_validator(mode="after")

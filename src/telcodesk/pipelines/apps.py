@@ -7,7 +7,11 @@ class PipelinesConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: the loader imports models, which are ready only now.
+        from telcodesk.messaging.services import register_inbound_handler
         from telcodesk.packs.loader import register_pack_applier
+        from telcodesk.pipelines.inbound import lead_inbound_apply
         from telcodesk.pipelines.pack_sync import pipelines_apply
 
         register_pack_applier("pipelines", pipelines_apply)
+        # A new inbound message finds or creates the sender's lead (pipelines.inbound).
+        register_inbound_handler(lead_inbound_apply)

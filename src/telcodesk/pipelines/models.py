@@ -26,6 +26,10 @@ class Pipeline(OrganizationOwnedModel):
     tabs = models.JSONField(default=list, blank=True)
     # Parameters of the rules of pipelines.rules (riser, debt, carrier_offer, permanence).
     rules = models.JSONField(default=dict, blank=True)
+    # Where a customer writing to a channel for the first time gets a new lead.
+    is_entry = models.BooleanField(
+        default=False, help_text=_("new conversations without an open lead start here")
+    )
 
     class Meta:
         constraints = [
@@ -70,6 +74,10 @@ class Stage(OrganizationOwnedModel):
         default=False, help_text=_("the greeting must have been sent before moving here")
     )
     queue_role = models.CharField(max_length=16, choices=QueueRole.choices, blank=True)
+    sends_offer = models.BooleanField(
+        default=False,
+        help_text=_("a customer reply here moves the lead to the replied-offer stage"),
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -147,6 +155,13 @@ class Lead(OrganizationOwnedModel):
     )
     lost_at = models.DateTimeField(null=True, blank=True)
     won_at = models.DateTimeField(null=True, blank=True)
+    conversation = models.ForeignKey(
+        "messaging.Conversation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+    )
     data = models.JSONField(default=dict, blank=True)
     value = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3)
@@ -192,3 +207,47 @@ class LeadStageChange(OrganizationOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.from_stage_id or '-'} -> {self.to_stage_id}"
+
+
+class LeadTask(OrganizationOwnedModel):
+    """Something an agent must do about a lead (e.g. call the customer), made by automations.
+
+    A task made by a timer names it in ``source_timer_id``: a timer that fires twice (a
+    worker killed after the effect) still makes one task.
+    """
+
+    class Kind(models.TextChoices):
+        CALL_CUSTOMER = "call_customer", _("Call the customer")
+
+    class Priority(models.TextChoices):
+        NORMAL = "normal", _("Normal")
+        HIGH = "high", _("High")
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    due_at = models.DateTimeField()
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="lead_tasks",
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    source_timer_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "kind", "source_timer_id"],
+                condition=models.Q(source_timer_id__isnull=False),
+                name="lead_task_once_per_timer",
+            ),
+        ]
+        indexes = [models.Index(fields=["assigned_to", "done_at"], name="lead_task_assignee")]
+        ordering = ["due_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.lead_id} @ {self.due_at:%Y-%m-%d %H:%M}"

@@ -53,6 +53,7 @@ def _pipeline_values(spec: PipelineSpec, position: int, pack: Pack) -> dict[str,
         "is_active": True,
         "tabs": [tab.model_dump(mode="json") for tab in spec.tabs],
         "rules": spec.rules.model_dump(mode="json", exclude_none=True),
+        "is_entry": spec.entry,
     }
 
 
@@ -67,6 +68,7 @@ def _stage_values(spec: StageSpec, position: int) -> dict[str, Any]:
         "is_system": spec.is_system,
         "requires_greeting": spec.requires_greeting,
         "queue_role": spec.queue_role or "",
+        "sends_offer": spec.sends_offer,
         "is_active": True,
     }
 

@@ -38,11 +38,13 @@ from telcodesk.pipelines.models import (
     LeadStageChange,
     LossReason,
     Pipeline,
+    QueueRole,
     Stage,
     StageKind,
 )
 from telcodesk.pipelines.rules import Decision, StageFacts, stage_transition
 from telcodesk.pipelines.tabs import missing_required, tab_data_clean
+from telcodesk.pipelines.timers import stage_timers_cancel, stage_timers_schedule
 
 # A won lead counts as "a sale in process" for duplicate detection this long.
 SALE_IN_PROCESS = timedelta(days=30)
@@ -167,7 +169,7 @@ def _stage_change(
     if from_stage.pk != to_stage.pk:
         lead.stage_entered_at = at
     lead.save(update_fields=["stage", "stage_entered_at", *extra_fields, "updated_at"])
-    LeadStageChange.objects.create(
+    change = LeadStageChange.objects.create(
         organization_id=lead.organization_id,
         lead=lead,
         from_stage=from_stage,
@@ -178,6 +180,12 @@ def _stage_change(
         loss_reason=loss_reason,
         automatic=automatic,
     )
+    if from_stage.pk != to_stage.pk:
+        # The stage's timers (pipelines.timers), in this same transaction.
+        if from_stage.queue_role == QueueRole.AWAITING_DATA:
+            stage_timers_cancel(lead=lead)
+        if to_stage.kind == StageKind.OPEN:
+            stage_timers_schedule(lead=lead, stage=to_stage, entered_at=at, entry_id=change.pk)
     if lead.customer_id is not None:
         _timeline(lead, from_stage, to_stage, actor, at, loss_reason)
 
@@ -362,7 +370,7 @@ def lead_create(
             value=(value if value is not None else Decimal("0")).quantize(CENTS),
             currency=actor.organization.currency,
         )
-        LeadStageChange.objects.create(
+        entry = LeadStageChange.objects.create(
             organization=actor.organization,
             lead=lead,
             from_stage=None,
@@ -372,6 +380,7 @@ def lead_create(
             automatic=actor.user is None,
             reason=_("Lead created"),
         )
+        stage_timers_schedule(lead=lead, stage=start, entered_at=at, entry_id=entry.pk)
     return LeadCreateResult(lead=lead)
 
 

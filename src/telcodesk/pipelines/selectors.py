@@ -341,3 +341,48 @@ def lead_rule_decisions(
             stage=permanence["stage"],
         )
     return decisions
+
+
+def agents_of(*, actor: Actor) -> list[tuple[int, str]]:
+    """(user id, name) of the members of the actor's organization, for the agent filter."""
+    from telcodesk.accounts.models import Membership
+
+    memberships = (
+        Membership.objects.filter(organization=actor.organization)
+        .select_related("user")
+        .order_by("user__first_name", "user__last_name", "user__username")
+    )
+    return [(m.user.pk, m.user.get_full_name() or m.user.get_username()) for m in memberships]
+
+
+def teams_of(*, actor: Actor) -> list[tuple[int, str]]:
+    from telcodesk.accounts.models import Team
+
+    return list(
+        Team.objects.filter(organization=actor.organization)
+        .order_by("name")
+        .values_list("pk", "name")
+    )
+
+
+def leads_filtered(
+    *, actor: Actor, pipeline: Pipeline, filters: LeadFilters, stage_id: int | None = None
+) -> QuerySet[Lead]:
+    """The pipeline's leads with the board's filters, newest first (the list view)."""
+    leads = leads_visible(actor=actor).filter(pipeline=pipeline)
+    if stage_id is not None:
+        leads = leads.filter(stage_id=stage_id)
+    return (
+        _filtered(leads, filters)
+        .select_related("stage", "owner", "team", "loss_reason")
+        .order_by("-created_at", "-id")
+    )
+
+
+def stages_to_move_to(*, pipeline: Pipeline) -> list[Stage]:
+    """The stages an agent may drag a lead into: open, active, not system, in rank order."""
+    return list(
+        Stage.objects.filter(
+            pipeline=pipeline, kind=StageKind.OPEN, is_active=True, is_system=False
+        ).order_by("position", "id")
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,7 +23,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from telcodesk.accounts.models import Membership, Team
 from telcodesk.core.errors import ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers.views import console_view, money, phone_display
@@ -34,9 +33,7 @@ from telcodesk.pipelines.models import (
     LeadStageChange,
     Pipeline,
     Stage,
-    StageKind,
 )
-from telcodesk.pipelines.selectors import LeadFilters
 
 LIST_PAGE_SIZE = 50
 RULE_LABELS = {
@@ -53,55 +50,6 @@ QUEUE_LABELS = {
 
 
 # --- reads the console needs beyond pipelines.selectors (candidates for selectors) --------
-
-
-def agents_of(*, actor: Actor) -> list[tuple[int, str]]:
-    """(user id, name) of the members of the actor's organization, for the agent filter."""
-    memberships = (
-        Membership.objects.filter(organization=actor.organization)
-        .select_related("user")
-        .order_by("user__first_name", "user__last_name", "user__username")
-    )
-    return [(m.user.pk, m.user.get_full_name() or m.user.get_username()) for m in memberships]
-
-
-def teams_of(*, actor: Actor) -> list[tuple[int, str]]:
-    return list(
-        Team.objects.filter(organization=actor.organization)
-        .order_by("name")
-        .values_list("pk", "name")
-    )
-
-
-def leads_filtered(
-    *, actor: Actor, pipeline: Pipeline, filters: LeadFilters, stage_id: int | None = None
-) -> QuerySet[Lead]:
-    """The pipeline's leads with the board's filters, newest first (the list view)."""
-    leads = selectors.leads_visible(actor=actor).filter(pipeline=pipeline)
-    if stage_id is not None:
-        leads = leads.filter(stage_id=stage_id)
-    if filters.owner_id is not None:
-        leads = leads.filter(owner_id=filters.owner_id)
-    if filters.team_id is not None:
-        leads = leads.filter(team_id=filters.team_id)
-    if filters.source:
-        leads = leads.filter(source=filters.source)
-    if filters.created_after is not None:
-        leads = leads.filter(created_at__gte=filters.created_after)
-    if filters.created_before is not None:
-        leads = leads.filter(created_at__lt=filters.created_before)
-    return leads.select_related("stage", "owner", "team", "loss_reason").order_by(
-        "-created_at", "-id"
-    )
-
-
-def stages_to_move_to(*, pipeline: Pipeline) -> list[Stage]:
-    """The stages an agent may drag a lead into: open, active, not system, in rank order."""
-    return list(
-        Stage.objects.filter(
-            pipeline=pipeline, kind=StageKind.OPEN, is_active=True, is_system=False
-        ).order_by("position", "id")
-    )
 
 
 def _stage_for_move(actor: Actor, stage_id: int) -> Stage:
@@ -136,7 +84,9 @@ def card_for(lead: Lead, error: str = "") -> Card:
 
 
 def _filter_form(request: HttpRequest, actor: Actor) -> LeadFilterForm:
-    return LeadFilterForm(request.GET, owners=agents_of(actor=actor), teams=teams_of(actor=actor))
+    return LeadFilterForm(
+        request.GET, owners=selectors.agents_of(actor=actor), teams=selectors.teams_of(actor=actor)
+    )
 
 
 def _filter_query(request: HttpRequest) -> str:
@@ -177,7 +127,7 @@ def _board_context(
         ],
         "filter_form": form,
         "filter_query": _filter_query(request),
-        "move_stages": stages_to_move_to(pipeline=pipeline),
+        "move_stages": selectors.stages_to_move_to(pipeline=pipeline),
         # A refusal for a lead the filters hide is shown above the board.
         "hidden_errors": [message for pk, message in errors.items() if pk not in shown],
         "moved": moved,
@@ -223,7 +173,7 @@ def lead_list_view(request: HttpRequest, actor: Actor, pipeline_id: int) -> Http
     stage_param = request.GET.get("stage", "")
     stage_id = int(stage_param) if stage_param.isdigit() else None
     paginator = Paginator(
-        leads_filtered(
+        selectors.leads_filtered(
             actor=actor,
             pipeline=pipeline,
             filters=form.lead_filters(timezone.now()),
@@ -279,7 +229,7 @@ def _lead_context(
         or LeadDataForm(pipeline=pipeline, initial=LeadDataForm.initial_for(lead.data)),
         "lose_form": lose_form or LeadLoseForm(reasons=reasons),
         "move_form": move_form
-        or LeadMoveForm(stages=stages_to_move_to(pipeline=pipeline), prefix="move"),
+        or LeadMoveForm(stages=selectors.stages_to_move_to(pipeline=pipeline), prefix="move"),
         "reasons": reasons,
         "history": list(history),
         "decisions": [
@@ -324,7 +274,7 @@ def lead_move_view(request: HttpRequest, actor: Actor, lead_id: int) -> HttpResp
     from_lead_page = request.POST.get("from") == "lead"
     form = LeadMoveForm(
         request.POST,
-        stages=stages_to_move_to(pipeline=lead.pipeline),
+        stages=selectors.stages_to_move_to(pipeline=lead.pipeline),
         prefix="move" if from_lead_page else None,
     )
     error = ""

@@ -214,7 +214,10 @@ def test_two_real_workers_fire_ten_thousand_timers_each_exactly_once(
         runs = _assert_each_fired_once(count, counter, workers)
     assert set(runs.values()) == {b"1"}, "a handler ran twice"
     names = {f.split("/")[0] for f in TimerFiring.objects.values_list("worker", flat=True)}
-    assert len(names) == 2, f"both workers should have fired timers: {names}"
+    if connection.vendor == "postgresql":
+        # SKIP LOCKED lets both drain side by side. On SQLite writers take turns, and a
+        # worker that starts its drain first may legitimately fire every timer.
+        assert len(names) == 2, f"both workers should have fired timers: {names}"
 
 
 @pytest.mark.redis

@@ -5,8 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from telcodesk.accounts.services import actor_for_user
-from telcodesk.core.errors import NotFound
+from telcodesk.accounts.middleware import request_actor
 
 
 def console(request: HttpRequest) -> dict[str, Any]:
@@ -15,13 +14,9 @@ def console(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return context
-    actor = getattr(request, "actor", None)
+    actor = request_actor(request)
     if actor is None:
-        try:
-            actor = actor_for_user(user)
-        except NotFound:
-            return context
-        request.actor = actor  # type: ignore[attr-defined]
+        return context
     context["actor"] = actor
     context["organization"] = actor.organization
     context["brand_color"] = actor.organization.brand_color

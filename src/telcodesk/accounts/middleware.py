@@ -8,6 +8,22 @@ from django.utils import timezone, translation
 
 from telcodesk.accounts.services import actor_for_user
 from telcodesk.core.errors import NotFound
+from telcodesk.core.tenancy import Actor
+
+
+def request_actor(request: HttpRequest) -> Actor | None:
+    """The signed-in user's Actor, resolved once per request (None without membership)."""
+    if hasattr(request, "actor"):
+        return request.actor  # type: ignore[no-any-return]
+    actor = None
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        try:
+            actor = actor_for_user(user)
+        except NotFound:
+            actor = None
+    request.actor = actor  # type: ignore[attr-defined]
+    return actor
 
 
 class UserPreferencesMiddleware:
@@ -28,12 +44,8 @@ class UserPreferencesMiddleware:
                 request.META["HTTP_ACCEPT_LANGUAGE"] = user.language
             tz_name = user.time_zone
             if not tz_name:
-                try:
-                    actor = actor_for_user(user)
-                except NotFound:
-                    actor = None
+                actor = request_actor(request)
                 if actor is not None:
-                    request.actor = actor  # type: ignore[attr-defined]
                     tz_name = actor.organization.time_zone
         if tz_name:
             timezone.activate(zoneinfo.ZoneInfo(tz_name))

@@ -28,8 +28,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from telcodesk.accounts.middleware import request_actor
 from telcodesk.accounts.models import AuditLog
-from telcodesk.accounts.services import actor_for_user
 from telcodesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers import selectors, services
@@ -82,8 +82,9 @@ def console_view(view: ConsoleView[P]) -> Callable[Concatenate[HttpRequest, P], 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
         try:
-            actor = actor_for_user(request.user)  # type: ignore[arg-type]
-            request.actor = actor  # type: ignore[attr-defined]
+            actor = request_actor(request)
+            if actor is None:
+                raise NotFound(_("You are not a member of any organization. Ask an administrator."))
             return view(request, actor, *args, **kwargs)
         except NotFound as exc:
             raise Http404(exc.message) from exc

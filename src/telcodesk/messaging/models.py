@@ -431,6 +431,8 @@ class Template(OrganizationOwnedModel):
     status_reason = models.TextField(blank=True)
     status_at = models.DateTimeField(null=True, blank=True)
     provider_template_id = models.CharField(max_length=64, blank=True)
+    # The operator pack that declared it ("" when created by hand or from Meta).
+    pack_name = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [
@@ -443,6 +445,35 @@ class Template(OrganizationOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} [{self.language}]"
+
+
+class QuickReply(OrganizationOwnedModel):
+    """A canned text the agent inserts in the reply box (Kommo's "predeterminados").
+
+    ``shortcut`` is what the agent types after "#" to find it ("saludo", "acometida");
+    ``body`` may hold ``{customer_name}``, ``{agent_name}`` and ``{organization}``
+    placeholders, filled in when inserted. Declared in packs or created by hand.
+    """
+
+    shortcut = models.SlugField(_("shortcut"), max_length=40, allow_unicode=True)
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(_("text"))
+    language = models.CharField(_("language"), max_length=16, default="es")
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    pack_name = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "shortcut", "language"],
+                name="quick_reply_unique_shortcut",
+            )
+        ]
+        ordering = ["position", "shortcut"]
+
+    def __str__(self) -> str:
+        return f"#{self.shortcut} [{self.language}]"
 
 
 class ChannelSendWindow(models.Model):

@@ -305,6 +305,15 @@ def _register_routers() -> None:
     from telcodesk.pipelines.api import router as pipelines_router
 
     api.add_router("/", pipelines_router, tags=["leads"])
+    from telcodesk.inbox.api import router as inbox_router
+
+    api.add_router("/", inbox_router, tags=["conversations"])
+    from telcodesk.coverage.api import router as coverage_router
+
+    api.add_router("/", coverage_router, tags=["coverage"])
+    from telcodesk.pipelines.store_api import router as store_router
+
+    api.add_router("/", store_router, tags=["store"])
 
 
 _register_routers()

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "telcodesk.automation",
     "telcodesk.pipelines",
     "telcodesk.messaging",
+    "telcodesk.inbox",
+    "telcodesk.coverage",
 ]
 
 MIDDLEWARE = [
@@ -110,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "telcodesk.accounts.context_processors.console",
+                "telcodesk.inbox.context_processors.inbox",
             ],
         },
     }
@@ -169,6 +172,28 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
 }
+
+# E-mail channels read over IMAP every N seconds by beat (0: off; `telcodesk email_poll`).
+EMAIL_POLL_SECONDS = env_int("TELCODESK_EMAIL_POLL_SECONDS", 0, minimum=0, maximum=86400)
+if EMAIL_POLL_SECONDS:
+    CELERY_BEAT_SCHEDULE["messaging-email-poll"] = {
+        "task": "telcodesk.messaging.poll_email",
+        "schedule": float(EMAIL_POLL_SECONDS),
+    }
+
+# Channel limits: request bodies and provider timeouts (read by messaging).
+TELCODESK_WHATSAPP_WEBHOOK_MAX_BYTES = env_int(
+    "TELCODESK_WHATSAPP_WEBHOOK_MAX_BYTES", 1_048_576, minimum=1024, maximum=104_857_600
+)
+TELCODESK_WHATSAPP_TIMEOUT_SECONDS = env_int(
+    "TELCODESK_WHATSAPP_TIMEOUT_SECONDS", 10, minimum=1, maximum=300
+)
+TELCODESK_EMAIL_INBOUND_MAX_BYTES = env_int(
+    "TELCODESK_EMAIL_INBOUND_MAX_BYTES", 10_485_760, minimum=1024, maximum=104_857_600
+)
+TELCODESK_EMAIL_TIMEOUT_SECONDS = env_int(
+    "TELCODESK_EMAIL_TIMEOUT_SECONDS", 20, minimum=1, maximum=300
+)
 
 # The WhatsApp sandbox (a local Graph API stand-in and phone simulator): on in the
 # embedded/demo mode, off in production unless asked for.

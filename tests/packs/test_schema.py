@@ -305,6 +305,7 @@ def test_claro_ar_reseller_pack_has_the_three_kommo_pipelines() -> None:
     fibra, porta, techstore = reseller.pipelines
     assert [p.name for p in reseller.pipelines] == ["FIBRA", "PORTA", "TECHSTORE CHATS"]
     assert [s.name for s in fibra.stages] == [
+        "Leads entrantes",
         "Con Cobertura",
         "Respondió oferta",
         "Seguimiento",

@@ -59,6 +59,7 @@ class TestRead:
         body = response.json()
         assert [p["name"] for p in body] == ["FIBRA", "PORTA", "TECHSTORE CHATS"]
         assert [s["name"] for s in body[0]["stages"]] == [
+            "Leads entrantes",
             "Con Cobertura",
             "Respondió oferta",
             "Seguimiento",
@@ -150,7 +151,7 @@ class TestCreate:
         body = response.json()
         lead = Lead.objects.get(pk=body["id"])
         assert (body["stage"], body["phone"], body["data"], body["value"]) == (
-            "Con Cobertura",
+            "Leads entrantes",
             "+541145236789",
             {"floors": 3},
             "24999.00",
@@ -170,11 +171,11 @@ class TestCreate:
         assert response.status_code == 409
         assert response.json() == {
             "code": "conflict",
-            "message": 'This phone already has a lead in FIBRA ("Con Cobertura") worked by '
+            "message": 'This phone already has a lead in FIBRA ("Leads entrantes") worked by '
             "Lucas Gómez; talk to them before taking the customer.",
             "details": {
                 "lead_id": existing.pk,
-                "stage": "Con Cobertura",
+                "stage": "Leads entrantes",
                 "owner": {"id": claro.agent.pk, "name": "Lucas Gómez"},
             },
         }

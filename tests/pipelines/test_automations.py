@@ -1,4 +1,8 @@
-"""The Kommo document's automations: inbound WhatsApp -> lead, offer replies, 15 minutes."""
+"""The Kommo document's automations: inbound WhatsApp -> lead, offer replies, 15 minutes.
+
+The 15 minutes of "Aguardando datos" are the pack's declared automation (a
+``start_timer`` cancelled by a reply, then a HIGH call task and a notification).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,16 @@ from telcodesk.automation.tick import tick
 from telcodesk.messaging.models import Channel, Conversation, Message
 from telcodesk.messaging.providers.whatsapp_cloud import InboundMessage
 from telcodesk.messaging.services import inbound_message_record
-from telcodesk.pipelines.inbound import OFFER_REPLY_REASON
-from telcodesk.pipelines.models import Lead, LeadStageChange, LeadTask
+from telcodesk.pipelines.automations import WAIT_REPLY_KIND
+from telcodesk.pipelines.models import (
+    AutomationRun,
+    Lead,
+    LeadNotification,
+    LeadStageChange,
+    LeadTask,
+)
 from telcodesk.pipelines.selectors import leads_visible
 from telcodesk.pipelines.services import lead_move
-from telcodesk.pipelines.timers import AWAITING_DATA_KIND
 from tests.messaging.helpers import make_channel
 from tests.pipelines.conftest import Claro
 
@@ -48,13 +57,15 @@ def channel(claro: Claro) -> Channel:
     return make_channel(claro.reseller, display_phone="+54 11 5555-0000")
 
 
-def test_an_inbound_from_a_new_number_creates_one_lead_in_fibra(
+def test_an_inbound_from_a_new_number_creates_one_lead_in_leads_entrantes(
     claro: Claro, channel: Channel
 ) -> None:
     message = inbound(channel)
 
     lead = Lead.objects.get()
-    assert (lead.pipeline.name, lead.stage.name) == ("FIBRA", "Con Cobertura")
+    # Not "Con Cobertura": that is an offer stage, and nobody checked the coverage yet.
+    assert (lead.pipeline.name, lead.stage.name) == ("FIBRA", "Leads entrantes")
+    assert Message.objects.filter(direction="out").count() == 0
     assert lead.organization_id == claro.reseller.pk
     assert lead.phone == "+5491123456789"
     assert lead.source == "channel"
@@ -109,21 +120,34 @@ def test_a_reply_on_an_offer_stage_moves_the_lead_to_respondio_oferta(
 ) -> None:
     lead = claro.lead("FIBRA", stage="Con Cobertura")
 
-    inbound(channel, "Me interesa")
+    message = inbound(channel, "Me interesa")
 
     lead.refresh_from_db()
     assert lead.stage.name == "Respondió oferta"
     change = LeadStageChange.objects.filter(lead=lead).order_by("-at", "-id").first()
     assert change is not None
     assert (change.from_stage.name, change.to_stage.name) == ("Con Cobertura", "Respondió oferta")
-    assert (change.automatic, change.actor, change.reason) == (True, None, OFFER_REPLY_REASON)
+    assert (change.automatic, change.actor, change.reason) == (
+        True,
+        None,
+        "Automation respondio-oferta",
+    )
     assert LeadStageChange.objects.filter(lead=lead, automatic=True).count() == 1
+    runs = AutomationRun.objects.filter(lead=lead, trigger=f"message:{message.pk}")
+    assert list(runs.order_by("action_index").values_list("action", "outcome")) == [
+        ("move_to", "done"),
+        ("notify_owner", "done"),
+    ]
+    notification = LeadNotification.objects.get(lead=lead)
+    assert (notification.user, notification.text) == (
+        claro.agent,
+        "El cliente respondió la oferta: atendelo primero.",
+    )
 
 
-def test_a_reply_on_a_porta_offer_without_a_replied_stage_stays(
+def test_a_reply_on_a_porta_offer_moves_it_to_porta_respondio_oferta(
     claro: Claro, channel: Channel
 ) -> None:
-    # PORTA has no "Respondió oferta" stage in the pack: the reply is noted, no move.
     lead = claro.lead("PORTA", stage="Revisar intención")
     Lead.objects.filter(pk=lead.pk).update(greeting_sent_at=lead.created_at)
     lead_move(
@@ -133,9 +157,8 @@ def test_a_reply_on_a_porta_offer_without_a_replied_stage_stays(
     message = inbound(channel, "Dale")
 
     lead.refresh_from_db()
-    assert lead.stage.name == "Oferta 60%"
+    assert (lead.pipeline.name, lead.stage.name) == ("PORTA", "Respondió oferta")
     assert lead.last_inbound_at == message.sent_at
-    assert not LeadStageChange.objects.filter(lead=lead, automatic=True).exists()
 
 
 def test_a_reply_on_a_stage_without_an_offer_does_not_move(claro: Claro, channel: Channel) -> None:
@@ -163,10 +186,11 @@ AT = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 def test_entering_aguardando_datos_schedules_one_timer(claro: Claro, channel: Channel) -> None:
     lead = _awaiting(claro, AT)
 
-    timer = Timer.objects.get()
-    assert (timer.kind, timer.target_id, timer.state) == (AWAITING_DATA_KIND, lead.pk, "pending")
+    timer = Timer.objects.get(kind=WAIT_REPLY_KIND)
+    assert (timer.target_id, timer.state) == (lead.pk, "pending")
     assert timer.due_at == AT + timedelta(minutes=15)
     assert timer.organization_id == claro.reseller.pk
+    assert timer.payload["automation_key"] == "aguardando-datos"
 
 
 def test_a_reply_cancels_the_timer(claro: Claro, channel: Channel) -> None:
@@ -174,9 +198,10 @@ def test_a_reply_cancels_the_timer(claro: Claro, channel: Channel) -> None:
 
     inbound(channel, "Te paso los datos", at=AT + timedelta(minutes=3))
 
-    assert Timer.objects.get().state == Timer.State.CANCELLED
-    assert tick(now=AT + timedelta(minutes=16)).fired == 0
+    assert Timer.objects.get(kind=WAIT_REPLY_KIND).state == Timer.State.CANCELLED
+    tick(now=AT + timedelta(minutes=16))
     assert LeadTask.objects.count() == 0
+    assert LeadNotification.objects.count() == 0
 
 
 def test_leaving_the_stage_cancels_the_timer(claro: Claro, channel: Channel) -> None:
@@ -189,7 +214,7 @@ def test_leaving_the_stage_cancels_the_timer(claro: Claro, channel: Channel) -> 
         now=AT + timedelta(minutes=1),
     )
 
-    assert Timer.objects.get().state == Timer.State.CANCELLED
+    assert Timer.objects.get(kind=WAIT_REPLY_KIND).state == Timer.State.CANCELLED
 
 
 def test_fifteen_minutes_without_a_reply_create_exactly_one_call_task(
@@ -197,28 +222,66 @@ def test_fifteen_minutes_without_a_reply_create_exactly_one_call_task(
 ) -> None:
     lead = _awaiting(claro, AT)
     due = AT + timedelta(minutes=15)
+    wait = Timer.objects.get(kind=WAIT_REPLY_KIND)
 
-    assert tick(now=due - timedelta(seconds=1)).fired == 0
-    assert tick(now=due + timedelta(seconds=1)).fired == 1
-    assert tick(now=due + timedelta(minutes=5)).fired == 0
+    tick(now=due - timedelta(seconds=1))
+    assert LeadTask.objects.count() == 0
+    tick(now=due + timedelta(seconds=1))
+    tick(now=due + timedelta(minutes=5))
 
     task = LeadTask.objects.get()
     assert (task.lead, task.kind, task.priority) == (lead, "call_customer", "high")
     assert (task.assigned_to, task.due_at, task.done_at) == (claro.agent, due, None)
+    assert task.title == "Llamar al cliente: 15 minutos sin respuesta después de pedirle los datos"
     assert task.organization_id == claro.reseller.pk
-    assert Timer.objects.get().state == Timer.State.FIRED
+    notification = LeadNotification.objects.get()
+    assert (notification.user, notification.lead, notification.read_at) == (
+        claro.agent,
+        lead,
+        None,
+    )
+    wait.refresh_from_db()
+    assert wait.state == Timer.State.FIRED
+    runs = AutomationRun.objects.filter(lead=lead, trigger=f"timer:{wait.pk}")
+    assert list(runs.order_by("action_index").values_list("action", "outcome")) == [
+        ("create_task", "done"),
+        ("notify_owner", "done"),
+    ]
 
 
-def test_the_call_task_handler_is_idempotent(claro: Claro, channel: Channel) -> None:
-    from telcodesk.pipelines.timers import awaiting_data_no_reply
+def test_the_wait_handler_is_idempotent(claro: Claro, channel: Channel) -> None:
+    from telcodesk.pipelines.timers import automation_wait_reply_over
 
     _awaiting(claro, AT)
-    timer = Timer.objects.get()
+    timer = Timer.objects.get(kind=WAIT_REPLY_KIND)
 
-    awaiting_data_no_reply(timer)
-    awaiting_data_no_reply(timer)
+    automation_wait_reply_over(timer)
+    automation_wait_reply_over(timer)
 
     assert LeadTask.objects.count() == 1
+    assert LeadNotification.objects.count() == 1
+
+
+def test_a_wait_from_a_previous_stage_entry_does_nothing(claro: Claro, channel: Channel) -> None:
+    from telcodesk.pipelines.timers import automation_wait_reply_over
+
+    lead = _awaiting(claro, AT)
+    first = Timer.objects.get(kind=WAIT_REPLY_KIND)
+    actor = claro.actor(claro.agent)
+    later = AT + timedelta(minutes=1)
+    lead_move(actor=actor, lead=lead, to_stage=claro.stage("FIBRA", "Deuda"), now=later)
+    lead_move(actor=actor, lead=lead, to_stage=claro.stage("FIBRA", "Aguardando datos"), now=later)
+
+    # A worker that claimed the first wait before it was cancelled still runs it.
+    automation_wait_reply_over(first)
+
+    assert LeadTask.objects.count() == 0
+    assert list(
+        AutomationRun.objects.filter(trigger=f"timer:{first.pk}").values_list("outcome", "detail")
+    ) == [
+        ("skipped", "the lead left the stage the wait was started in"),
+        ("skipped", "the lead left the stage the wait was started in"),
+    ]
 
 
 def test_an_organization_without_pipelines_gets_no_lead(claro: Claro) -> None:
@@ -250,4 +313,4 @@ def test_the_outsider_neither_sees_nor_touches_the_reseller_leads(
     assert not leads_visible(actor=claro.actor(claro.outsider)).filter(pk=lead.pk).exists()
     assert Lead.objects.filter(organization=claro.outsider_org).count() == 0
     lead.refresh_from_db()
-    assert lead.stage.name == "Con Cobertura"
+    assert lead.stage.name == "Leads entrantes"

@@ -57,11 +57,14 @@ def test_loading_the_pack_creates_the_three_pipelines_with_every_stage_and_reaso
         ("TECHSTORE CHATS", "techstore-chats", 2),
     ]
     counts = {p.name: (p.stages.count(), p.loss_reasons.count()) for p in pipelines}
-    assert counts == {"FIBRA": (8, 6), "PORTA": (11, 4), "TECHSTORE CHATS": (11, 3)}
+    assert counts == {"FIBRA": (9, 6), "PORTA": (12, 4), "TECHSTORE CHATS": (11, 3)}
+    # pipelines, stages, loss reasons and the organization's 14 bots
     assert (result.applied["pipelines"].created, result.applied["pipelines"].updated) == (
-        3 + 30 + 13,
+        3 + 32 + 13 + 14,
         0,
     )
+    # 10 WhatsApp templates and 7 quick replies
+    assert (result.applied["messaging"].created, result.applied["messaging"].updated) == (17, 0)
     assert Pipeline.objects.filter(organization__slug="claro-ar").count() == 0
 
 
@@ -90,6 +93,7 @@ def test_the_pack_marks_system_stages_reasons_greeting_and_queue_roles() -> None
         ("FIBRA", "Respondió oferta"): "replied_offer",
         ("FIBRA", "Aguardando datos"): "awaiting_data",
         ("FIBRA", "Seguimiento"): "follow_up",
+        ("PORTA", "Respondió oferta"): "replied_offer",
         ("PORTA", "Aguardando datos"): "awaiting_data",
         ("PORTA", "Seguimiento"): "follow_up",
         ("TECHSTORE CHATS", "Seguimiento"): "follow_up",
@@ -113,7 +117,9 @@ def test_the_tabs_and_rule_parameters_are_stored_on_the_pipelines() -> None:
         "apartments",
         "has_box",
         "coverage_result",
+        "installation_point",
     ]
+    assert fibra.tab_fields()["installation_point"]["type"] == "text"
     assert list(porta.tab_fields()) == [
         "current_carrier",
         "line_type",
@@ -121,6 +127,13 @@ def test_the_tabs_and_rule_parameters_are_stored_on_the_pipelines() -> None:
         "wants_new_line",
     ]
     assert "out_of_stock_item" in techstore.tab_fields()
+    assert techstore.rules == {"store_intake": {"stage": "Links de pago"}}
+    assert list(techstore.stages.exclude(asks_tab="").values_list("name", "asks_tab")) == [
+        ("Motorola", "Techstore"),
+        ("Samsung", "Techstore"),
+        ("Accesorios", "Techstore"),
+        ("Pendiente stock", "Techstore"),
+    ]
     assert fibra.rules == {
         "riser": {"stage": "Pedido Acometida", "max_floors": 4, "max_apartments": 7},
         "debt": {"stage": "Deuda"},
@@ -151,18 +164,21 @@ def test_a_newer_version_updates_in_place_and_deactivates_what_it_drops(
     lead = claro.lead("FIBRA", stage="Pedido Acometida")
     ids = snapshot()
     data = bundled()
-    data["version"] = "1.2.0"
+    data["version"] = "1.3.0"
     fibra, porta, _techstore = reseller_pipelines(data)
     fibra["stages"] = [s for s in fibra["stages"] if s["name"] != "Pedido Acometida"]
+    fibra["automations"] = [a for a in fibra["automations"] if a["key"] != "pedido-acometida"]
     del fibra["rules"]["riser"]
-    fibra["stages"][0]["guidance"] = "Mandale /En cober enseguida."
+    fibra["stages"][1]["guidance"] = "Mandale /En cober enseguida."
     porta["loss_reasons"] = [r for r in porta["loss_reasons"] if r["name"] != "Abandono gestión"]
+    del porta["follow_up"]
 
     result = pack_load(write(tmp_path, data))
 
-    # FIBRA's rules, Con Cobertura's guidance, Ganados' and Perdidos' rank (one up),
-    # Pedido Acometida and Abandono gestión deactivated
-    assert (result.applied["pipelines"].created, result.applied["pipelines"].updated) == (0, 6)
+    # FIBRA's rules and automations, PORTA's follow-up, Con Cobertura's guidance,
+    # Ganados' and Perdidos' rank (one up), Pedido Acometida and Abandono gestión
+    # deactivated
+    assert (result.applied["pipelines"].created, result.applied["pipelines"].updated) == (0, 7)
     riser = Stage.objects.get(name="Pedido Acometida")
     assert (riser.is_active, riser.pk) == (False, lead.stage_id)
     lead.refresh_from_db()
@@ -182,11 +198,11 @@ def test_a_newer_version_updates_in_place_and_deactivates_what_it_drops(
 def test_a_stage_back_in_a_newer_version_is_active_again(tmp_path: Path) -> None:
     pack_load("claro-ar-reseller")
     data = bundled()
-    data["version"] = "1.2.0"
+    data["version"] = "1.3.0"
     techstore = reseller_pipelines(data)[2]
     dropped = techstore["stages"].pop(2)
     pack_load(write(tmp_path, data))
-    data["version"] = "1.3.0"
+    data["version"] = "1.4.0"
     techstore["stages"].insert(2, dropped)
 
     pack_load(write(tmp_path, data))
@@ -200,9 +216,12 @@ def test_a_pipeline_dropped_by_a_newer_version_is_deactivated_with_its_stages(
 ) -> None:
     pack_load("claro-ar-reseller")
     data = bundled()
-    data["version"] = "1.2.0"
+    data["version"] = "1.3.0"
     pipelines = reseller_pipelines(data)
     del pipelines[2]
+    # /pedido manual moves leads to a TECHSTORE stage: it goes with the pipeline.
+    reseller = next(o for o in data["organizations"] if o["slug"] == "claro-ar-reseller")
+    reseller["bots"] = [b for b in reseller["bots"] if b["name"] != "/pedido manual"]
 
     pack_load(write(tmp_path, data))
 

@@ -109,7 +109,8 @@ def test_the_board_has_a_column_per_stage_with_counts_and_value(claro: Claro) ->
     )
 
     assert [(c.stage.name, c.count, c.value) for c in columns] == [
-        ("Con Cobertura", 1, Decimal("27000.00")),
+        ("Leads entrantes", 1, Decimal("27000.00")),
+        ("Con Cobertura", 0, Decimal("0")),
         ("Respondió oferta", 0, Decimal("0")),
         ("Seguimiento", 0, Decimal("0")),
         ("Aguardando datos", 0, Decimal("0")),
@@ -118,8 +119,8 @@ def test_the_board_has_a_column_per_stage_with_counts_and_value(claro: Claro) ->
         ("Ganados", 0, Decimal("0")),
         ("Perdidos", 0, Decimal("0")),
     ]
-    assert [c.leads for c in columns][4] == [second]
-    assert [(c.stage.name, c.count) for c in mine if c.count] == [("Con Cobertura", 1)]
+    assert [c.leads for c in columns][5] == [second]
+    assert [(c.stage.name, c.count) for c in mine if c.count] == [("Leads entrantes", 1)]
 
 
 def test_an_outsider_sees_no_board_no_lead_and_no_reasons(claro: Claro) -> None:

@@ -9,9 +9,11 @@ import pytest
 from django.utils import timezone
 
 from telcodesk.accounts.models import Team
+from telcodesk.automation.models import Timer
 from telcodesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers.models import Customer, CustomerAssignment, TimelineEvent
+from telcodesk.pipelines.automations import WAIT_REPLY_KIND
 from telcodesk.pipelines.models import Lead, LeadStageChange
 from telcodesk.pipelines.selectors import leads_with_undefined_reason_count
 from telcodesk.pipelines.services import (
@@ -72,7 +74,7 @@ def test_a_lead_starts_in_the_first_open_stage_with_its_phone_in_e164(claro: Cla
         "30111222",
     )
     assert (lead.stage.name, lead.owner, lead.team) == (
-        "Con Cobertura",
+        "Leads entrantes",
         claro.agent,
         Team.objects.get(organization=claro.reseller, name="Front line"),
     )
@@ -80,7 +82,7 @@ def test_a_lead_starts_in_the_first_open_stage_with_its_phone_in_e164(claro: Cla
     change = LeadStageChange.objects.get(lead=lead)
     assert (change.from_stage, change.to_stage.name, change.actor, change.automatic) == (
         None,
-        "Con Cobertura",
+        "Leads entrantes",
         claro.agent,
         False,
     )
@@ -102,7 +104,7 @@ def test_a_phone_with_an_open_lead_returns_that_lead_and_its_owner(claro: Claro)
     assert result.duplicate_of is not None
     assert result.duplicate_of.owner == claro.other_agent
     assert result.duplicate_message == (
-        'This phone already has a lead in FIBRA ("Con Cobertura") worked by Sofía Martínez; '
+        'This phone already has a lead in FIBRA ("Leads entrantes") worked by Sofía Martínez; '
         "talk to them before taking the customer."
     )
     assert Lead.objects.count() == 1
@@ -249,7 +251,7 @@ def test_moving_a_lead_records_who_when_why_and_the_customer_timeline(claro: Cla
     change = LeadStageChange.objects.filter(lead=lead).first()
     assert change is not None
     assert (change.from_stage.name if change.from_stage else None, change.to_stage.name) == (
-        "Con Cobertura",
+        "Leads entrantes",
         "Aguardando datos",
     )
     assert (change.actor, change.reason, change.automatic) == (
@@ -257,12 +259,17 @@ def test_moving_a_lead_records_who_when_why_and_the_customer_timeline(claro: Cla
         "Pidió la fibra de 600",
         False,
     )
-    event = TimelineEvent.objects.get(customer=customer)
-    assert (event.kind, event.summary, event.actor) == (
-        "change",
-        "Lead in FIBRA moved from Con Cobertura to Aguardando datos",
-        claro.agent,
-    )
+    events = TimelineEvent.objects.filter(customer=customer).order_by("id")
+    assert [(e.kind, e.summary, e.actor) for e in events] == [
+        ("change", "Lead in FIBRA moved from Leads entrantes to Aguardando datos", claro.agent),
+        # The pack's automation of the stage, by the system.
+        (
+            "change",
+            "Automation aguardando-datos on the lead in FIBRA: start_timer "
+            f"timer:{Timer.objects.get(target_id=lead.pk, kind=WAIT_REPLY_KIND).pk} +15 min",
+            None,
+        ),
+    ]
 
 
 @pytest.mark.parametrize(

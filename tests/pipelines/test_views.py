@@ -65,7 +65,8 @@ class TestBoard:
 
         assert response.status_code == 200
         assert list(column_counts(response).items()) == [
-            ("Con Cobertura", 2),
+            ("Leads entrantes", 2),
+            ("Con Cobertura", 0),
             ("Respondió oferta", 0),
             ("Seguimiento", 0),
             ("Aguardando datos", 0),
@@ -88,7 +89,7 @@ class TestBoard:
             reverse("pipelines:board", args=[fibra.pk]), {"owner": claro.other_agent.pk}
         )
 
-        assert column_counts(response)["Con Cobertura"] == 1
+        assert column_counts(response)["Leads entrantes"] == 1
         assert "De Sofía" in response.text
         assert "Lucía Fernández" not in response.text
 
@@ -127,7 +128,7 @@ class TestMove:
         lead.refresh_from_db()
         assert lead.stage == deuda
         assert column_counts(response)["Deuda"] == 1
-        assert column_counts(response)["Con Cobertura"] == 0
+        assert column_counts(response)["Leads entrantes"] == 0
         assert f'id="lead-card-{lead.pk}"' in response.text
         assert 'id="board"' in response.text
 
@@ -171,7 +172,7 @@ class TestMove:
         )
 
         assert column_counts(response)["Deuda"] == 1
-        assert column_counts(response)["Con Cobertura"] == 0
+        assert column_counts(response)["Leads entrantes"] == 0
 
     def test_a_plain_form_post_redirects_back_to_the_board(self, claro: Claro) -> None:
         lead = claro.lead()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from telcodesk.core.admin import ReadOnlyAdmin
 from telcodesk.messaging.models import (
     Channel,
     Conversation,
+    EmailTemplate,
     Message,
     MessageStatusEvent,
     Template,
@@ -19,7 +21,57 @@ from telcodesk.messaging.models import (
 class ChannelAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "organization", "display_phone", "phone_number_id", "is_active"]
     list_filter = ["kind", "is_active", "organization"]
-    search_fields = ["name", "display_phone", "phone_number_id", "waba_id"]
+    search_fields = ["name", "display_phone", "phone_number_id", "waba_id", "email_from_address"]
+    fieldsets = [
+        (None, {"fields": ["organization", "kind", "name", "is_active"]}),
+        (
+            _("WhatsApp Cloud API"),
+            {
+                "fields": [
+                    "phone_number_id",
+                    "waba_id",
+                    "display_phone",
+                    "verify_token",
+                    "app_secret",
+                    "access_token",
+                    "api_base_url",
+                    "api_version",
+                    "rate_limit_per_second",
+                    "opt_out_keywords",
+                ]
+            },
+        ),
+        (
+            _("E-mail: sending (SMTP)"),
+            {
+                "fields": [
+                    "smtp_host",
+                    "smtp_port",
+                    "smtp_security",
+                    "smtp_username",
+                    "smtp_password",
+                    "email_from_address",
+                    "email_from_name",
+                    "email_reply_domain",
+                    "email_reply_address",
+                ]
+            },
+        ),
+        (
+            _("E-mail: receiving (webhook or IMAP)"),
+            {
+                "fields": [
+                    "email_inbound_secret",
+                    "imap_host",
+                    "imap_port",
+                    "imap_tls",
+                    "imap_username",
+                    "imap_password",
+                    "imap_folder",
+                ]
+            },
+        ),
+    ]
 
 
 @admin.register(Conversation)
@@ -79,3 +131,10 @@ class TemplateAdmin(admin.ModelAdmin):
     list_filter = ["category", "status", "organization"]
     search_fields = ["name", "body"]
     readonly_fields = ["status_at", "status_reason", "provider_template_id"]
+
+
+@admin.register(EmailTemplate)
+class EmailTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "language", "subject", "is_active", "organization", "pack_name"]
+    list_filter = ["language", "is_active", "organization"]
+    search_fields = ["name", "subject", "body"]

@@ -33,6 +33,17 @@ def default_opt_out_keywords() -> list[str]:
     return list(DEFAULT_OPT_OUT_KEYWORDS)
 
 
+class EmailSecurity(models.TextChoices):
+    NONE = "none", _("None (plain text, port 25)")
+    STARTTLS = "starttls", _("STARTTLS (port 587)")
+    TLS = "tls", _("Implicit TLS (port 465)")
+
+
+def new_inbound_secret() -> str:
+    """A random secret that signs inbound e-mail webhooks (copied into the mail service)."""
+    return secrets.token_urlsafe(32)
+
+
 def new_verify_token() -> str:
     """A random verify token for the webhook handshake (copied into the Meta app)."""
     return secrets.token_urlsafe(24)
@@ -83,6 +94,44 @@ class Channel(OrganizationOwnedModel):
         blank=True,
         help_text=_("An inbound text equal to one of these withdraws marketing consent."),
     )
+    # --- e-mail channels (kind "email"): SMTP out, webhook or IMAP in -------------------
+    smtp_host = models.CharField(_("SMTP host"), max_length=255, blank=True)
+    smtp_port = models.PositiveIntegerField(
+        _("SMTP port"), default=587, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    smtp_security = models.CharField(
+        _("SMTP security"),
+        max_length=8,
+        choices=EmailSecurity.choices,
+        default=EmailSecurity.STARTTLS,
+    )
+    smtp_username = models.CharField(_("SMTP user name"), max_length=255, blank=True)
+    smtp_password = models.CharField(_("SMTP password"), max_length=255, blank=True)
+    email_from_address = models.CharField(_("from address"), max_length=254, blank=True)
+    email_from_name = models.CharField(_("from display name"), max_length=120, blank=True)
+    email_reply_domain = models.CharField(
+        _("reply domain"),
+        max_length=190,
+        blank=True,
+        help_text=_("Replies go to replies+<token>@this domain, which threads them."),
+    )
+    email_reply_address = models.CharField(
+        _("reply address"),
+        max_length=254,
+        blank=True,
+        help_text=_("Used as <local>+<token>@<domain> when no reply domain is set."),
+    )
+    email_inbound_secret = models.CharField(
+        _("inbound webhook secret"), max_length=128, default=new_inbound_secret, blank=True
+    )
+    imap_host = models.CharField(_("IMAP host"), max_length=255, blank=True)
+    imap_port = models.PositiveIntegerField(
+        _("IMAP port"), default=993, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    imap_tls = models.BooleanField(_("IMAP over TLS"), default=True)
+    imap_username = models.CharField(_("IMAP user name"), max_length=255, blank=True)
+    imap_password = models.CharField(_("IMAP password"), max_length=255, blank=True)
+    imap_folder = models.CharField(_("IMAP folder"), max_length=120, default="INBOX", blank=True)
 
     class Meta:
         constraints = [
@@ -102,6 +151,18 @@ class Channel(OrganizationOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    def clean(self) -> None:
+        """Check the e-mail settings of an e-mail channel (translated errors per field)."""
+        super().clean()
+        if self.kind == self.Kind.EMAIL:
+            from django.core.exceptions import ValidationError
+
+            from telcodesk.messaging.email import email_channel_settings_errors
+
+            errors = email_channel_settings_errors(self)
+            if errors:
+                raise ValidationError(errors)
 
 
 class Conversation(OrganizationOwnedModel):
@@ -144,12 +205,19 @@ class Conversation(OrganizationOwnedModel):
     # Set when the customer wrote an opt-out keyword ("BAJA"): no marketing to this
     # address any more, even when no customer record is linked.
     marketing_opt_out_at = models.DateTimeField(null=True, blank=True)
+    # E-mail: the token in our Reply-To (replies+<token>@domain) that threads replies.
+    email_reply_token = models.CharField(max_length=32, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "external_address"], name="conversation_unique_address"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "email_reply_token"],
+                condition=~Q(email_reply_token=""),
+                name="conversation_unique_reply_token",
+            ),
         ]
         indexes = [
             models.Index(
@@ -192,6 +260,7 @@ class Message(OrganizationOwnedModel):
         TEMPLATE = "template", _("template")
         EDIT = "edit", _("edit")
         REVOKE = "revoke", _("deletion")
+        EMAIL = "email", _("e-mail")
         SYSTEM = "system", _("system notice")
         UNKNOWN = "unknown", _("unsupported message")
 
@@ -439,6 +508,33 @@ class Template(OrganizationOwnedModel):
             models.UniqueConstraint(
                 fields=["organization", "channel", "name", "language"],
                 name="template_unique_name_language",
+            )
+        ]
+        ordering = ["name", "language"]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.language}]"
+
+
+class EmailTemplate(OrganizationOwnedModel):
+    """An e-mail (subject and text body) in one language, declared in a pack or by hand.
+
+    Subject and body may hold ``{customer_name}``-style placeholders, filled from the
+    context given when sending (``email_send_template``).
+    """
+
+    name = models.CharField(_("name"), max_length=120)
+    language = models.CharField(_("language"), max_length=16, default="es")
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("body"))
+    is_active = models.BooleanField(_("active"), default=True)
+    pack_name = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name", "language"],
+                name="email_template_unique_name_language",
             )
         ]
         ordering = ["name", "language"]

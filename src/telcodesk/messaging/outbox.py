@@ -5,6 +5,9 @@ the row count), so two workers given the same id send it once. The HTTP call hap
 outside any transaction. Retryable failures (130429, 131056, 5xx, timeouts) put the
 row back to ``queued`` with ``next_attempt_at`` and a timer that wakes it then
 (bounded attempts, exponential backoff); other errors fail the message for good.
+
+The sender depends on the channel's kind: the Cloud API client for WhatsApp, SMTP for
+e-mail (``providers.smtp``: a 4xx reply or a dropped connection retries, 5xx fails).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from django.utils.translation import gettext_noop
 from telcodesk.automation.services import timer_schedule
 from telcodesk.core.tasks import enqueue_on_commit
 from telcodesk.messaging.models import Channel, Conversation, Message, MessageStatus
+from telcodesk.messaging.providers.smtp import SmtpSender
 from telcodesk.messaging.providers.whatsapp_cloud import (
     OUTSIDE_WINDOW_CODE,
     ProviderError,
@@ -40,6 +44,8 @@ BACKOFF_MAX_SECONDS = 15 * 60
 THROTTLE_RETRY_SECONDS = 1
 STALE_SENDING_SECONDS = 5 * 60
 TIMER_KIND = "messaging.outbox_send"
+# The Cloud API's free field echoed back in status webhooks (max 512 characters).
+CALLBACK_DATA_FIELD = "biz_opaque_callback_data"
 # Stored in English, translated where shown (like the provider's own titles).
 NEEDS_TEMPLATE_TITLE = gettext_noop("needs an approved template")
 
@@ -70,7 +76,18 @@ def failure_decision(error: ProviderError, *, attempts: int) -> FailureDecision:
     return FailureDecision(retry=False, delay=timedelta(0), title=error.title)
 
 
-def client_for_channel(channel: Channel) -> WhatsAppCloudClient:
+def client_for_channel(channel: Channel) -> MessageSender:
+    """The sender for a channel's kind: SMTP for e-mail, the Cloud API client otherwise."""
+    if channel.kind == Channel.Kind.EMAIL:
+        return SmtpSender(
+            host=channel.smtp_host,
+            port=int(channel.smtp_port),
+            security=channel.smtp_security,
+            username=channel.smtp_username,
+            password=channel.smtp_password,
+            envelope_from=channel.email_from_address,
+            timeout=float(getattr(settings, "TELCODESK_EMAIL_TIMEOUT_SECONDS", 20)),
+        )
     return WhatsAppCloudClient(
         base_url=channel.api_base_url,
         version=channel.api_version,
@@ -162,6 +179,23 @@ def _record_sent(message: Message, wamid: str) -> None:
         ).update(last_outbound_at=now)
 
 
+def _idempotency_key_attach(message: Message) -> None:
+    """Carry our idempotency key in a Cloud API body (``biz_opaque_callback_data``).
+
+    Meta echoes the field in the status webhooks of the message, so a send repeated
+    after a crash (the at-least-once edge of ``outbox_sweep``) is recognisable by the
+    key. Stored on the row too, so the payload kept is the payload sent.
+    """
+    if (
+        message.channel.kind != Channel.Kind.WHATSAPP_CLOUD
+        or not message.idempotency_key
+        or message.payload.get(CALLBACK_DATA_FIELD) == message.idempotency_key
+    ):
+        return
+    message.payload = {**message.payload, CALLBACK_DATA_FIELD: message.idempotency_key}
+    Message.objects.filter(pk=message.pk).update(payload=message.payload)
+
+
 def outbox_message_send(
     *, message_id: int, client: MessageSender | None = None, max_wait_seconds: float = 2.0
 ) -> str:
@@ -178,6 +212,7 @@ def outbox_message_send(
         due = timezone.now() + timedelta(seconds=THROTTLE_RETRY_SECONDS)
         _requeue(message, due_at=due, count_attempt=False, error=None)
         return "throttled"
+    _idempotency_key_attach(message)
     try:
         result = (client or client_for_channel(channel)).send(message.payload)
     except ProviderError as error:
@@ -197,32 +232,53 @@ def outbox_message_send(
     return "sent"
 
 
+def outbox_stale_requeue(
+    *, now: datetime | None = None, stale_after: timedelta | None = None
+) -> int:
+    """Put back to ``queued`` the messages claimed more than ``stale_after`` ago (default
+    STALE_SENDING_SECONDS) and never recorded as sent: their worker died. Returns how
+    many. A shorter ``stale_after`` is only safe when no other worker is sending.
+    """
+    now = now or timezone.now()
+    stale_after = (
+        stale_after if stale_after is not None else timedelta(seconds=STALE_SENDING_SECONDS)
+    )
+    return Message.objects.filter(
+        direction=Message.Direction.OUTBOUND,
+        status=MessageStatus.SENDING,
+        provider_message_id="",
+        claimed_at__lt=now - stale_after,
+    ).update(status=MessageStatus.QUEUED, next_attempt_at=now, updated_at=now)
+
+
+def outbox_due_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Ids of the queued outbound messages due now, oldest due first."""
+    return list(
+        Message.objects.filter(
+            direction=Message.Direction.OUTBOUND,
+            status=MessageStatus.QUEUED,
+            next_attempt_at__lte=now or timezone.now(),
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
 def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     """Re-enqueue what a lost broker message or a killed worker left behind.
 
     Messages stuck in ``sending`` longer than STALE_SENDING_SECONDS without a provider
     id go back to ``queued`` (the provider may have got the first try: WhatsApp has no
-    idempotency key, so this is the at-least-once edge), and due queued messages are
+    idempotency key, so this is the at-least-once edge; the repeat carries the same key
+    in ``biz_opaque_callback_data``, and an e-mail the same Message-ID), and due queued
+    messages are
     enqueued. Returns how many were enqueued. Run from the periodic tick.
     """
     from telcodesk.messaging.tasks import send_outbox_message
 
     now = now or timezone.now()
-    Message.objects.filter(
-        direction=Message.Direction.OUTBOUND,
-        status=MessageStatus.SENDING,
-        provider_message_id="",
-        claimed_at__lt=now - timedelta(seconds=STALE_SENDING_SECONDS),
-    ).update(status=MessageStatus.QUEUED, next_attempt_at=now, updated_at=now)
-    ids = list(
-        Message.objects.filter(
-            direction=Message.Direction.OUTBOUND,
-            status=MessageStatus.QUEUED,
-            next_attempt_at__lte=now,
-        )
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    outbox_stale_requeue(now=now)
+    ids = outbox_due_ids(now=now, limit=limit)
     with transaction.atomic():
         for message_id in ids:
             enqueue_on_commit(send_outbox_message, message_id)

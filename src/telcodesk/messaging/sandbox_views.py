@@ -14,8 +14,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,8 +24,16 @@ from telcodesk.accounts.services import actor_for_user
 from telcodesk.core.errors import DomainError
 from telcodesk.messaging.models import Channel, SandboxMessage
 from telcodesk.messaging.providers.sandbox import (
+    MAX_MEDIA_BYTES,
     Poster,
+    SandboxMedia,
     http_poster,
+    sandbox_media_download,
+    sandbox_media_get,
+    sandbox_media_id_of,
+    sandbox_media_info,
+    sandbox_media_store,
+    sandbox_media_upload,
     sandbox_message_accept,
     sandbox_phone_message,
     sandbox_statuses_deliver_later,
@@ -73,6 +82,59 @@ def graph_messages(request: HttpRequest, version: str, phone_number_id: str) -> 
     return JsonResponse(body, status=status)
 
 
+@csrf_exempt
+@require_POST
+def graph_media_upload(request: HttpRequest, version: str, phone_number_id: str) -> JsonResponse:
+    """``POST /messaging/sandbox/graph/<version>/<phone_number_id>/media`` (multipart)."""
+    upload = request.FILES.get("file")
+    data = upload.read(MAX_MEDIA_BYTES + 1) if upload is not None else None
+    status, body = sandbox_media_upload(
+        phone_number_id=phone_number_id,
+        authorization=request.headers.get("Authorization", ""),
+        messaging_product=request.POST.get("messaging_product", ""),
+        data=data,
+        mime_type=request.POST.get("type", "")
+        or (upload.content_type if upload is not None else "")
+        or "",
+        filename=(upload.name or "") if upload is not None else "",
+    )
+    return JsonResponse(body, status=status)
+
+
+@require_GET
+def graph_media_info(request: HttpRequest, version: str, media_id: str) -> JsonResponse:
+    """``GET /messaging/sandbox/graph/<version>/<media_id>``: the file's download URL."""
+    status, body = sandbox_media_info(
+        media_id=media_id,
+        authorization=request.headers.get("Authorization", ""),
+        download_url=request.build_absolute_uri(
+            reverse("messaging:sandbox_media_download", args=[media_id])
+        ),
+    )
+    return JsonResponse(body, status=status)
+
+
+@require_GET
+def media_download(request: HttpRequest, media_id: str) -> HttpResponse | FileResponse:
+    """The download URL: the file's bytes for the bearer of its channel's token."""
+    media = sandbox_media_download(
+        media_id=media_id, authorization=request.headers.get("Authorization", "")
+    )
+    if media is None:
+        return JsonResponse(
+            {"error": {"message": "Invalid OAuth access token", "type": "OAuthException"}},
+            status=401,
+        )
+    return _file(media)
+
+
+def _file(media: SandboxMedia) -> FileResponse:
+    response = FileResponse(media.path.open("rb"), content_type=media.mime_type)
+    response["Content-Length"] = str(media.size)
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
 # --- the phone simulator ---------------------------------------------------------------------
 
 
@@ -96,9 +158,15 @@ def _wa_id(value: str) -> str:
 def _messages(channel: Channel, wa_id: str) -> list[SandboxMessage]:
     if not wa_id:
         return []
-    recent = SandboxMessage.objects.filter(
-        phone_number_id=channel.phone_number_id, wa_id=wa_id
-    ).order_by("-created_at", "-id")[:PHONE_MESSAGES_SHOWN]
+    recent = list(
+        SandboxMessage.objects.filter(
+            phone_number_id=channel.phone_number_id, wa_id=wa_id
+        ).order_by("-created_at", "-id")[:PHONE_MESSAGES_SHOWN]
+    )
+    for message in recent:
+        # Shown by the page: the media the message carries (a photo inline, else a link).
+        message.media_id = sandbox_media_id_of(message)  # type: ignore[attr-defined]
+        message.is_image = message.kind in ("image", "sticker")  # type: ignore[attr-defined]
     return list(reversed(recent))
 
 
@@ -167,7 +235,19 @@ def phone_send(request: HttpRequest, channel_id: int) -> HttpResponse:
             context_wamid = origin.wamid
     if not wa_id:
         return _thread(request, channel, wa_id, _("Enter the customer's phone number first."))
-    if button is None and not text:
+    upload = request.FILES.get("file")
+    media: SandboxMedia | None = None
+    if upload is not None and button is None:
+        data = upload.read(MAX_MEDIA_BYTES + 1)
+        if len(data) > MAX_MEDIA_BYTES or not data:
+            return _thread(request, channel, wa_id, _("Attach a file of at most 16 MB."))
+        media = sandbox_media_store(
+            phone_number_id=channel.phone_number_id,
+            data=data,
+            mime_type=upload.content_type or "application/octet-stream",
+            filename=upload.name or "",
+        )
+    if button is None and media is None and not text:
         return _thread(request, channel, wa_id, _("Type a message or tap a button."))
     _record, body = sandbox_phone_message(
         channel=channel,
@@ -176,8 +256,20 @@ def phone_send(request: HttpRequest, channel_id: int) -> HttpResponse:
         text=text,
         button=button,
         context_wamid=context_wamid,
+        media=media,
     )
     post: Callable[[str, bytes, dict[str, str]], int] = webhook_poster_for(request)
     status = signed_post(channel, body, post)
     error = "" if status == 200 else _("The webhook answered %(status)d.") % {"status": status}
     return _thread(request, channel, wa_id, error)
+
+
+@login_required
+@require_GET
+def phone_media(request: HttpRequest, channel_id: int, media_id: str) -> FileResponse:
+    """A file of this channel's sandbox, for the simulator page (signed-in members)."""
+    channel = _channel_for(request, channel_id)
+    media = sandbox_media_get(media_id)
+    if media is None or media.phone_number_id != channel.phone_number_id:
+        raise Http404
+    return _file(media)

@@ -30,6 +30,7 @@ from telcodesk.messaging.models import (
 from telcodesk.messaging.providers.whatsapp_cloud import (
     interactive_buttons_payload,
     interactive_list_payload,
+    media_payload,
     template_payload,
     text_payload,
 )
@@ -40,6 +41,25 @@ MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 MAX_LIST_ROWS = 10
 PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+# Kinds an agent may send by uploaded media id, and the MIME types WhatsApp takes for each.
+MEDIA_SEND_TYPES: dict[str, frozenset[str]] = {
+    "image": frozenset({"image/jpeg", "image/png"}),
+    "document": frozenset(
+        {
+            "application/pdf",
+            "text/plain",
+            "application/msword",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.ms-excel",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        }
+    ),
+    "audio": frozenset({"audio/aac", "audio/mp4", "audio/mpeg", "audio/amr", "audio/ogg"}),
+    "video": frozenset({"video/mp4", "video/3gpp"}),
+}
+MAX_CAPTION_LENGTH = 1024
 
 
 class SendRefused(DomainError):
@@ -130,6 +150,22 @@ def _field_value(context: dict[str, Any], dotted: str) -> str:
     return "" if value is None else str(value)
 
 
+def template_params_guess(
+    *, template: Template, conversation: Conversation, lead: Model | None = None
+) -> list[str]:
+    """The template's parameters as far as they can be filled ("" where empty).
+
+    For previews: unlike ``template_params_resolve`` it never refuses, and it also
+    reads ``lead.*`` fields when a lead is given.
+    """
+    context: dict[str, Any] = {
+        "customer": conversation.customer,
+        "conversation": conversation,
+        "lead": lead,
+    }
+    return [_field_value(context, str(dotted)).strip() for dotted in template.param_fields]
+
+
 def template_params_resolve(*, template: Template, conversation: Conversation) -> list[str]:
     """Fill the template's parameters from its ``param_fields`` (customer, conversation)."""
     context: dict[str, Any] = {"customer": conversation.customer, "conversation": conversation}
@@ -160,6 +196,7 @@ def _outbox_add(
     body: str,
     payload: dict[str, Any],
     template: Template | None = None,
+    media: dict[str, str] | None = None,
 ) -> Message:
     from telcodesk.messaging.tasks import send_outbox_message
 
@@ -178,6 +215,7 @@ def _outbox_add(
         next_attempt_at=now,
         idempotency_key=uuid.uuid4().hex,
         created_by=actor.user if actor is not None else None,
+        **(media or {}),
     )
     enqueue_on_commit(send_outbox_message, message.pk)
     return message
@@ -304,4 +342,65 @@ def message_send_interactive(
         kind=Message.Kind.INTERACTIVE,
         body=body,
         payload=payload,
+    )
+
+
+def media_kind_for(mime_type: str) -> str | None:
+    """The WhatsApp message kind for a MIME type we may send, else None."""
+    for kind, types in MEDIA_SEND_TYPES.items():
+        if mime_type in types:
+            return kind
+    return None
+
+
+def message_send_media(
+    *,
+    actor_or_none: Actor | None,
+    conversation: Conversation,
+    kind: str,
+    media_id: str,
+    mime_type: str,
+    filename: str = "",
+    caption: str = "",
+) -> Message:
+    """Queue a media message by the id the provider gave its upload (inside the window).
+
+    ``kind`` is image, document, audio or video and must match ``mime_type``.
+    """
+    _check_scope(actor_or_none, conversation)
+    if kind not in MEDIA_SEND_TYPES or mime_type not in MEDIA_SEND_TYPES[kind]:
+        raise SendRefused(
+            _(
+                "This file type cannot be sent on WhatsApp. Send a JPEG or PNG image, "
+                "a PDF or Office document, an MP4 video or an audio file."
+            ),
+            reason="bad_media_type",
+        )
+    if not media_id:
+        raise SendRefused(_("Upload the file first."), reason="no_media")
+    caption = caption.strip()
+    if len(caption) > MAX_CAPTION_LENGTH:
+        raise SendRefused(
+            _("Write a caption of at most %(max)d characters.") % {"max": MAX_CAPTION_LENGTH},
+            reason="bad_caption",
+        )
+    _check_window(conversation)
+    return _outbox_add(
+        actor=actor_or_none,
+        conversation=conversation,
+        kind=kind,
+        body=caption,
+        payload=media_payload(
+            conversation.external_address,
+            kind=kind,
+            media_id=media_id,
+            caption=caption,
+            filename=filename,
+        ),
+        media={
+            "media_id": media_id[:128],
+            "media_mime_type": mime_type[:128],
+            "media_filename": filename[:255],
+            "media_caption": caption,
+        },
     )

@@ -224,14 +224,7 @@ def inbound_message_record(
             updated_at=timezone.now(),
         )
     if event.kind not in NOT_CONVERSATIONAL:
-        Conversation.objects.filter(pk=conversation.pk).update(
-            unread_count=F("unread_count") + 1,
-            status=Conversation.Status.OPEN,
-            updated_at=timezone.now(),
-        )
-        Conversation.objects.filter(pk=conversation.pk).filter(
-            Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=received_at)
-        ).update(last_inbound_at=received_at)
+        conversation_inbound_bump(conversation=conversation, received_at=received_at)
     _conversation_link_customer(conversation=conversation, wa_id=event.wa_id)
     if event.kind == Message.Kind.TEXT and is_opt_out(channel=channel, text=message.body):
         conversation_opt_out_record(conversation=conversation, message=message, at=received_at)
@@ -254,9 +247,27 @@ def inbound_message_record(
             at=received_at,
         )
     if event.kind not in NOT_CONVERSATIONAL:
-        for handler in list(_INBOUND_HANDLERS):
-            handler(message, conversation)
+        inbound_handlers_run(message, conversation)
     return message, True
+
+
+def conversation_inbound_bump(*, conversation: Conversation, received_at: datetime) -> None:
+    """A new message from the customer: one more unread, reopened, last inbound time."""
+    Conversation.objects.filter(pk=conversation.pk).update(
+        unread_count=F("unread_count") + 1,
+        status=Conversation.Status.OPEN,
+        updated_at=timezone.now(),
+    )
+    Conversation.objects.filter(pk=conversation.pk).filter(
+        Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=received_at)
+    ).update(last_inbound_at=received_at)
+
+
+def inbound_handlers_run(message: Message, conversation: Conversation) -> None:
+    """Run the registered inbound handlers on a new conversational inbound message
+    (any channel: WhatsApp, e-mail). Call inside the transaction that stored it."""
+    for handler in list(_INBOUND_HANDLERS):
+        handler(message, conversation)
 
 
 def is_opt_out(*, channel: Channel, text: str) -> bool:

@@ -34,3 +34,14 @@ def sweep_outbox() -> int:
     from telcodesk.messaging.outbox import outbox_sweep
 
     return outbox_sweep()
+
+
+@shared_task(name="telcodesk.messaging.poll_email")
+def poll_email() -> int:
+    """Fetch unseen mails over IMAP for every e-mail channel that has IMAP settings.
+
+    Scheduled by beat when TELCODESK_EMAIL_POLL_SECONDS is set (see docs/email.md).
+    """
+    from telcodesk.messaging.email import email_channels_poll
+
+    return sum(result.fetched for result in email_channels_poll())

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import path
 
-from telcodesk.messaging import sandbox_views, views
+from telcodesk.messaging import email_views, sandbox_views, views
 
 app_name = "messaging"
 
@@ -11,6 +11,11 @@ urlpatterns = [
         views.whatsapp_webhook,
         name="whatsapp_webhook",
     ),
+    path(
+        "email/inbound/<int:channel_id>/",
+        email_views.email_inbound,
+        name="email_inbound",
+    ),
 ]
 
 # The local stand-in for Meta's Graph API and the phone simulator (demo and tests).
@@ -19,6 +24,26 @@ sandbox_urlpatterns = [
         "sandbox/graph/<str:version>/<str:phone_number_id>/messages",
         sandbox_views.graph_messages,
         name="sandbox_graph_messages",
+    ),
+    path(
+        "sandbox/graph/<str:version>/<str:phone_number_id>/media",
+        sandbox_views.graph_media_upload,
+        name="sandbox_graph_media_upload",
+    ),
+    path(
+        "sandbox/graph/<str:version>/<str:media_id>",
+        sandbox_views.graph_media_info,
+        name="sandbox_graph_media_info",
+    ),
+    path(
+        "sandbox/media/<str:media_id>/",
+        sandbox_views.media_download,
+        name="sandbox_media_download",
+    ),
+    path(
+        "sandbox/phone/<int:channel_id>/media/<str:media_id>/",
+        sandbox_views.phone_media,
+        name="sandbox_phone_media",
     ),
     path("sandbox/phone/<int:channel_id>/", sandbox_views.phone, name="sandbox_phone"),
     path(

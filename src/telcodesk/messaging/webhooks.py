@@ -58,6 +58,23 @@ def _apply(event: ParsedEvent, *, channel: Channel, webhook_event: WebhookEvent)
     return ""
 
 
+def _apply_whatsapp(event: WebhookEvent) -> tuple[list[str], list[str], int]:
+    """Apply a Cloud API body: (labels of what it held, notes, how many were applied)."""
+    parsed = parse_webhook(parse_body(event.body.encode("utf-8")))
+    notes: list[str] = []
+    applied = 0
+    if event.channel is None:
+        notes.append("the channel was deleted")
+    else:
+        for item in parsed:
+            note = _apply(item, channel=event.channel, webhook_event=event)
+            if note:
+                notes.append(note)
+            else:
+                applied += 1
+    return [event_label(item) for item in parsed], notes, applied
+
+
 def webhook_event_process(*, event_id: int) -> WebhookEvent | None:
     """Apply a pending webhook event; None if it is not pending (done, or claimed).
 
@@ -74,19 +91,13 @@ def webhook_event_process(*, event_id: int) -> WebhookEvent | None:
             )
             if event is None:
                 return None
-            parsed = parse_webhook(parse_body(event.body.encode("utf-8")))
-            notes: list[str] = []
-            applied = 0
-            if event.channel is None:
-                notes.append("the channel was deleted")
+            if event.provider == Channel.Kind.EMAIL:
+                from telcodesk.messaging.email import email_event_apply
+
+                kinds, notes, applied = email_event_apply(event)
             else:
-                for item in parsed:
-                    note = _apply(item, channel=event.channel, webhook_event=event)
-                    if note:
-                        notes.append(note)
-                    else:
-                        applied += 1
-            event.kinds = [event_label(item) for item in parsed]
+                kinds, notes, applied = _apply_whatsapp(event)
+            event.kinds = kinds
             event.state = WebhookEvent.State.PROCESSED if applied else WebhookEvent.State.IGNORED
             event.error = "\n".join(dict.fromkeys(notes))[:MAX_ERROR_LENGTH]
             event.attempts += 1

@@ -169,6 +169,8 @@ class StageSpec(PackModel):
     # The stage's bot sends the customer an offer: a reply from the customer moves the
     # lead automatically to the pipeline's replied_offer stage ("Respondió oferta").
     sends_offer: bool = False
+    # The data tab the agent must fill in while the lead is here (TECHSTORE's device tab).
+    asks_tab: ShortName | None = None
 
     @model_validator(mode="after")
     def _check_stage(self) -> StageSpec:
@@ -265,11 +267,18 @@ class PermanenceRuleSpec(PackModel):
     min_days: Annotated[StrictInt, Field(gt=0)]
 
 
+class StoreIntakeRuleSpec(PackModel):
+    """Where a click on the online store's "pay by link" lands (a system open stage)."""
+
+    stage: ShortName
+
+
 class PipelineRulesSpec(PackModel):
     riser: RiserRuleSpec | None = None
     debt: DebtRuleSpec | None = None
     carrier_offer: CarrierOfferRuleSpec | None = None
     permanence: PermanenceRuleSpec | None = None
+    store_intake: StoreIntakeRuleSpec | None = None
 
     def stage_references(self) -> list[tuple[str, str]]:
         """(path below ``rules``, stage name) of every stage the rules send leads to."""
@@ -298,6 +307,264 @@ RULE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# --- messages: WhatsApp templates, quick replies, bots ------------------------------------
+
+TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,512}$")]
+_TEMPLATE_PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+# The objects a template parameter may be read from (see pipelines.bots).
+TEMPLATE_PARAM_ROOTS: tuple[str, ...] = ("customer", "lead", "agent", "organization")
+ParamField = Annotated[
+    str, StringConstraints(pattern=r"^[a-z_]+(\.[a-z_][a-z0-9_]*)+$", max_length=80)
+]
+ButtonTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+# Placeholders a quick reply or a bot message may hold (filled in when sent/inserted).
+TEXT_PLACEHOLDERS: frozenset[str] = frozenset({"customer_name", "agent_name", "organization"})
+_TEXT_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def _check_text_placeholders(text: str, at: str) -> None:
+    unknown = sorted(set(_TEXT_PLACEHOLDER.findall(text)) - TEXT_PLACEHOLDERS)
+    if unknown:
+        raise pack_rule_error(
+            at,
+            _(
+                "Unknown placeholder %(names)s; the placeholders are customer_name, "
+                "agent_name and organization, written in braces."
+            )
+            % {"names": ", ".join(unknown)},
+        )
+
+
+class TemplateSpec(PackModel):
+    """A WhatsApp message template (created pending; Meta approves it)."""
+
+    name: TemplateName
+    language: Language | None = None  # None: the organization's default language
+    category: Literal["marketing", "utility", "authentication"]
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)]
+    # params[n-1] is the dotted field that fills {{n}}: "lead.name", "agent.first_name".
+    params: list[ParamField] = Field(default_factory=list)
+    buttons: Annotated[list[ButtonTitle], Field(max_length=3)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_template(self) -> TemplateSpec:
+        numbers = sorted({int(n) for n in _TEMPLATE_PLACEHOLDER.findall(self.body)})
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise pack_rule_error(
+                "body", _("Number the template's placeholders from 1 up, without gaps.")
+            )
+        if len(numbers) != len(self.params):
+            raise pack_rule_error(
+                "params",
+                _("The body has %(placeholders)d placeholders but %(params)d params fill them.")
+                % {"placeholders": len(numbers), "params": len(self.params)},
+            )
+        for index, dotted in enumerate(self.params):
+            if dotted.split(".")[0] not in TEMPLATE_PARAM_ROOTS:
+                raise pack_rule_error(
+                    f"params[{index}]",
+                    _("%(field)s cannot be read; start it with one of %(roots)s.")
+                    % {"field": dotted, "roots": ", ".join(TEMPLATE_PARAM_ROOTS)},
+                )
+        return self
+
+
+class QuickReplySpec(PackModel):
+    """A canned text the agent inserts with "#shortcut" (Kommo's predeterminados)."""
+
+    shortcut: Annotated[
+        str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", max_length=40)
+    ]
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+    language: Language | None = None
+
+    @model_validator(mode="after")
+    def _check_body(self) -> QuickReplySpec:
+        _check_text_placeholders(self.body, "body")
+        return self
+
+
+class BotMessageSpec(PackModel):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)]
+    buttons: Annotated[list[ButtonTitle], Field(max_length=3)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_text(self) -> BotMessageSpec:
+        _check_text_placeholders(self.text, "text")
+        return self
+
+
+BotName = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^/\S.{0,38}$", max_length=40)
+]
+
+
+class BotSpec(PackModel):
+    """A named bot (Kommo's "/En cober"): session messages, its template twin, effects."""
+
+    name: BotName
+    title: ShortName
+    description: Text = ""
+    messages: Annotated[list[BotMessageSpec], Field(min_length=1, max_length=5)]
+    # The approved template sent instead when the 24-hour window is closed.
+    template: TemplateName | None = None
+    # Sending it counts as the greeting that offer stages require.
+    is_greeting: bool = False
+    # A stage (by name) of the lead's pipeline the lead moves to once the bot is sent.
+    move_to: ShortName | None = None
+    # Tab fields set on the lead once the bot is sent.
+    set_fields: dict[str, str | int | bool] = Field(default_factory=dict)
+
+
+def bot_lookup_key(name: str) -> str:
+    """How bot names are compared: no "/", no accents, any case, spaces collapsed."""
+    import unicodedata
+
+    text = name.strip().lstrip("/").strip()
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(char for char in text if not unicodedata.combining(char))
+    return " ".join(text.casefold().split())
+
+
+# --- automations -------------------------------------------------------------------------
+
+
+class TriggerSpec(PackModel):
+    """When an automation runs (``on:``)."""
+
+    event: Literal["stage_entered", "lead_won", "lead_lost", "customer_replied"]
+    stage: ShortName | None = None  # stage_entered
+    reason: ShortName | None = None  # lead_lost (None: any reason)
+    # customer_replied: "offer_stage" only when the lead sits in a stage that sends an
+    # offer; "any" on every reply.
+    when: Literal["offer_stage", "any"] | None = None
+
+    @model_validator(mode="after")
+    def _check_trigger(self) -> TriggerSpec:
+        if self.event == "stage_entered" and self.stage is None:
+            raise pack_rule_error("stage", _("stage_entered needs the stage: it applies to."))
+        if self.event != "stage_entered" and self.stage is not None:
+            raise pack_rule_error("stage", _("Only stage_entered takes a stage; remove it."))
+        if self.event != "lead_lost" and self.reason is not None:
+            raise pack_rule_error("reason", _("Only lead_lost takes a reason; remove it."))
+        if self.event != "customer_replied" and self.when is not None:
+            raise pack_rule_error("when", _("Only customer_replied takes when; remove it."))
+        return self
+
+
+class SendBotAction(PackModel):
+    action: Literal["send_bot"]
+    bot: BotName
+
+
+class SendTemplateAction(PackModel):
+    action: Literal["send_template"]
+    template: TemplateName
+
+
+class SendEmailAction(PackModel):
+    """An e-mail to the lead's address (its customer's, or the tab field ``email``)."""
+
+    action: Literal["send_email"]
+    subject: ShortName
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+    @model_validator(mode="after")
+    def _check_body(self) -> SendEmailAction:
+        _check_text_placeholders(self.body, "body")
+        return self
+
+
+class CreateTaskAction(PackModel):
+    action: Literal["create_task"]
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    kind: Literal["call_customer", "send_message", "other"] = "other"
+    priority: Literal["normal", "high"] = "normal"
+    due_in_minutes: Annotated[StrictInt, Field(ge=0)] = 0
+
+
+class SetFieldAction(PackModel):
+    action: Literal["set_field"]
+    key: FieldKey
+    value: str | int | bool
+
+
+class MoveToAction(PackModel):
+    action: Literal["move_to"]
+    stage: ShortName
+
+
+class NotifyOwnerAction(PackModel):
+    action: Literal["notify_owner"]
+    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class StartTimerAction(PackModel):
+    """Wait, then run ``then`` (re-checking that the cause still holds)."""
+
+    action: Literal["start_timer"]
+    after_minutes: Annotated[StrictInt, Field(gt=0, le=60 * 24 * 30)]
+    # A reply from the customer before it fires cancels it.
+    cancel_on_reply: bool = True
+    then: Annotated[list[AutomationAction], Field(min_length=1)]
+
+
+AutomationAction = Annotated[
+    SendBotAction
+    | SendTemplateAction
+    | SendEmailAction
+    | CreateTaskAction
+    | SetFieldAction
+    | MoveToAction
+    | NotifyOwnerAction
+    | StartTimerAction,
+    Field(discriminator="action"),
+]
+StartTimerAction.model_rebuild()
+
+
+class AutomationSpec(PackModel):
+    key: Slug
+    on: TriggerSpec
+    do: Annotated[list[AutomationAction], Field(min_length=1)]
+    description: Text = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: object) -> object:
+        # YAML 1.1 reads a bare ``on:`` key as the boolean true; take it as "on".
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = dict(data)
+            data["on"] = data.pop(True)
+        return data
+
+
+class FollowUpSpec(PackModel):
+    """The daily follow-up (Kommo's "bot seguimiento" to yesterday's silent leads)."""
+
+    at: Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    stage: ShortName
+    bot: BotName
+    max_follow_ups: Annotated[StrictInt, Field(ge=1, le=10)] = 2
+    abandon_reason: ShortName
+
+    def hour_minute(self) -> tuple[int, int]:
+        hours, minutes = self.at.split(":")
+        return int(hours), int(minutes)
+
+
+def _walk_actions(actions: list[AutomationAction], path: str) -> list[tuple[str, AutomationAction]]:
+    """Every action with its path, timers' ``then`` included."""
+    found: list[tuple[str, AutomationAction]] = []
+    for index, action in enumerate(actions):
+        here = f"{path}[{index}]"
+        found.append((here, action))
+        if isinstance(action, StartTimerAction):
+            found += _walk_actions(action.then, f"{here}.then")
+    return found
+
+
 class PipelineSpec(PackModel):
     name: ShortName
     stages: Annotated[list[StageSpec], Field(min_length=1)]
@@ -307,6 +574,8 @@ class PipelineSpec(PackModel):
     # The pipeline where a customer who writes to a channel for the first time (no open
     # lead for the phone) gets a new lead; at most one per organization.
     entry: bool = False
+    automations: list[AutomationSpec] = Field(default_factory=list)
+    follow_up: FollowUpSpec | None = None
 
     def fields(self) -> dict[str, TabFieldSpec]:
         return {field.key: field for tab in self.tabs for field in tab.fields}
@@ -400,6 +669,9 @@ class PipelineSpec(PackModel):
                     _("This rule reads the tab fields %(keys)s; add them to the tabs.")
                     % {"keys": ", ".join(missing)},
                 )
+        self._check_store_intake(stages)
+        self._check_tabs_asked()
+        self._check_automations(stages)
         carrier = fields.get("current_carrier")
         if self.rules.carrier_offer and carrier is not None and carrier.choices:
             values = {choice.value for choice in carrier.choices}
@@ -410,6 +682,79 @@ class PipelineSpec(PackModel):
                         _('"%(key)s" is not a choice of the current_carrier field.') % {"key": key},
                     )
         return self
+
+    def _check_store_intake(self, stages: dict[str, StageSpec]) -> None:
+        if self.rules.store_intake is None:
+            return
+        stage = stages.get(self.rules.store_intake.stage.casefold())
+        if stage is None or stage.kind != "open" or not stage.is_system:
+            raise pack_rule_error(
+                "rules.store_intake.stage",
+                _(
+                    '"%(name)s" is not a system open stage of this pipeline; the store '
+                    "intake needs one (is_system: true)."
+                )
+                % {"name": self.rules.store_intake.stage},
+            )
+
+    def _check_tabs_asked(self) -> None:
+        tabs = {tab.name.casefold() for tab in self.tabs}
+        for index, stage in enumerate(self.stages):
+            if stage.asks_tab is not None and stage.asks_tab.casefold() not in tabs:
+                raise pack_rule_error(
+                    f"stages[{index}].asks_tab",
+                    _('"%(name)s" is not a tab of this pipeline.') % {"name": stage.asks_tab},
+                )
+
+    def _check_automations(self, stages: dict[str, StageSpec]) -> None:
+        reasons = {reason.name.casefold() for reason in self.loss_reasons}
+        fields = self.fields()
+        keys: set[str] = set()
+
+        def open_stage(name: str, at: str) -> None:
+            stage = stages.get(name.casefold())
+            if stage is None or stage.kind != "open":
+                raise pack_rule_error(
+                    at, _('"%(name)s" is not an open stage of this pipeline.') % {"name": name}
+                )
+
+        for index, automation in enumerate(self.automations):
+            base = f"automations[{index}]"
+            if automation.key in keys:
+                raise pack_rule_error(
+                    f"{base}.key",
+                    _('Automation key "%(key)s" is used twice in this pipeline.')
+                    % {"key": automation.key},
+                )
+            keys.add(automation.key)
+            trigger = automation.on
+            if trigger.stage is not None and trigger.stage.casefold() not in stages:
+                raise pack_rule_error(
+                    f"{base}.on.stage",
+                    _('"%(name)s" is not a stage of this pipeline.') % {"name": trigger.stage},
+                )
+            if trigger.reason is not None and trigger.reason.casefold() not in reasons:
+                raise pack_rule_error(
+                    f"{base}.on.reason",
+                    _('"%(name)s" is not a loss reason of this pipeline.')
+                    % {"name": trigger.reason},
+                )
+            for path, action in _walk_actions(automation.do, f"{base}.do"):
+                if isinstance(action, MoveToAction):
+                    open_stage(action.stage, f"{path}.stage")
+                elif isinstance(action, SetFieldAction) and action.key not in fields:
+                    raise pack_rule_error(
+                        f"{path}.key",
+                        _('"%(key)s" is not a tab field of this pipeline.') % {"key": action.key},
+                    )
+        if self.follow_up is not None:
+            open_stage(self.follow_up.stage, "follow_up.stage")
+            if self.follow_up.abandon_reason.casefold() not in reasons:
+                raise pack_rule_error(
+                    "follow_up.abandon_reason",
+                    _('"%(name)s" is not a loss reason of this pipeline.')
+                    % {"name": self.follow_up.abandon_reason},
+                )
 
 
 class OrganizationSpec(PackModel):
@@ -431,6 +776,9 @@ class OrganizationSpec(PackModel):
     address_format: Slug | None = None
     plans: list[PlanSpec] = Field(default_factory=list)
     pipelines: list[PipelineSpec] = Field(default_factory=list)
+    templates: list[TemplateSpec] = Field(default_factory=list)
+    quick_replies: list[QuickReplySpec] = Field(default_factory=list)
+    bots: list[BotSpec] = Field(default_factory=list)
     notes: Text = ""
 
     @field_validator("languages")
@@ -515,7 +863,106 @@ class OrganizationSpec(PackModel):
         for plan in self.plans:
             if plan.currency is None:
                 plan.currency = self.currency
+        self._check_messages()
         return self
+
+    def _check_messages(self) -> None:
+        """Unique names, and every bot/template/stage/field a bot or automation names."""
+        templates: dict[tuple[str, str], TemplateSpec] = {}
+        for index, template in enumerate(self.templates):
+            if template.language is None:
+                template.language = self.default_language
+            elif template.language not in self.languages:
+                raise pack_rule_error(
+                    f"templates[{index}].language",
+                    _("The language %(language)s is not one of the organization's languages.")
+                    % {"language": template.language},
+                )
+            key = (template.name, template.language)
+            if key in templates:
+                raise pack_rule_error(
+                    f"templates[{index}].name",
+                    _('Template "%(name)s" (%(language)s) is defined twice.')
+                    % {"name": template.name, "language": template.language},
+                )
+            templates[key] = template
+        shortcuts: set[tuple[str, str]] = set()
+        for index, reply in enumerate(self.quick_replies):
+            if reply.language is None:
+                reply.language = self.default_language
+            if (reply.shortcut, reply.language) in shortcuts:
+                raise pack_rule_error(
+                    f"quick_replies[{index}].shortcut",
+                    _('Quick reply "#%(shortcut)s" is defined twice.')
+                    % {"shortcut": reply.shortcut},
+                )
+            shortcuts.add((reply.shortcut, reply.language))
+        template_names = {name for name, language in templates if language == self.default_language}
+        open_stages = {
+            stage.name.casefold()
+            for pipeline in self.pipelines
+            for stage in pipeline.stages
+            if stage.kind == "open"
+        }
+        fields = {key for pipeline in self.pipelines for key in pipeline.fields()}
+        bots: set[str] = set()
+        for index, bot in enumerate(self.bots):
+            bot_key = bot_lookup_key(bot.name)
+            if bot_key in bots:
+                raise pack_rule_error(
+                    f"bots[{index}].name",
+                    _('Bot "%(name)s" is defined twice (names ignore case and accents).')
+                    % {"name": bot.name},
+                )
+            bots.add(bot_key)
+            if bot.template is not None and bot.template not in template_names:
+                raise pack_rule_error(
+                    f"bots[{index}].template",
+                    _('"%(name)s" is not a template of this organization in %(language)s.')
+                    % {"name": bot.template, "language": self.default_language},
+                )
+            if bot.move_to is not None and bot.move_to.casefold() not in open_stages:
+                raise pack_rule_error(
+                    f"bots[{index}].move_to",
+                    _('"%(name)s" is not an open stage of any pipeline of this organization.')
+                    % {"name": bot.move_to},
+                )
+            for field_key in bot.set_fields:
+                if field_key not in fields:
+                    raise pack_rule_error(
+                        f"bots[{index}].set_fields.{field_key}",
+                        _('"%(key)s" is not a tab field of any pipeline of this organization.')
+                        % {"key": field_key},
+                    )
+        for p_index, pipeline in enumerate(self.pipelines):
+            base = f"pipelines[{p_index}]"
+            for a_index, automation in enumerate(pipeline.automations):
+                for path, action in _walk_actions(
+                    automation.do, f"{base}.automations[{a_index}].do"
+                ):
+                    if isinstance(action, SendBotAction) and bot_lookup_key(action.bot) not in bots:
+                        raise pack_rule_error(
+                            f"{path}.bot",
+                            _('"%(name)s" is not a bot of this organization.')
+                            % {"name": action.bot},
+                        )
+                    if (
+                        isinstance(action, SendTemplateAction)
+                        and action.template not in template_names
+                    ):
+                        raise pack_rule_error(
+                            f"{path}.template",
+                            _('"%(name)s" is not a template of this organization.')
+                            % {"name": action.template},
+                        )
+            if pipeline.follow_up is not None and (
+                bot_lookup_key(pipeline.follow_up.bot) not in bots
+            ):
+                raise pack_rule_error(
+                    f"{base}.follow_up.bot",
+                    _('"%(name)s" is not a bot of this organization.')
+                    % {"name": pipeline.follow_up.bot},
+                )
 
 
 class Pack(PackModel):

@@ -4,7 +4,11 @@ Everything is written through pipelines.services, as an agent would, with ``now`
 in the past so that ages, the queue and the SLA look like a working day: leads spread
 over the open stages, some in "Respondió oferta" and "Aguardando datos" at various
 ages, some won, some lost with a real reason and a few closed by the system with its
-undefined reason (for the supervisor's counter). Deterministic for a given ``seed``.
+undefined reason (for the supervisor's counter), and some leads in "Seguimiento"
+proposed for "Abandono gestión" after their follow-ups. The stage changes run the
+pack's automations like any other (demo leads have no WhatsApp conversation, so their
+bots are logged as skipped; their tasks and waits are real). Deterministic for a given
+``seed``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from telcodesk.accounts.models import Membership, Organization
 from telcodesk.accounts.roles import Role
 from telcodesk.core.errors import DomainError
 from telcodesk.core.tenancy import Actor
+from telcodesk.messaging.pack_sync import pack_templates_mark_approved_for_sandbox
 from telcodesk.pipelines import services
 from telcodesk.pipelines.models import Lead, LeadSource, LossReason, Pipeline, QueueRole, Stage
 
@@ -102,6 +107,8 @@ def demo_leads_generate(
     actors = [actor for actor in actors if actor.can(services.WORK_PERMISSION)] or [
         Actor(organization=organization, role=Role.ADMIN, label="demo")
     ]
+    # The demo talks to the local WhatsApp sandbox, which has no template review.
+    pack_templates_mark_approved_for_sandbox(organization)
     weights = [PIPELINE_WEIGHTS.get(pipeline.name, 1) for pipeline in pipelines]
     created = 0
     for _index in range(count):
@@ -179,3 +186,18 @@ def _place_open(
     moved_at = max(moved_at, lead.stage_entered_at + timedelta(minutes=1))
     services.lead_greeting_record(lead=lead, at=lead.stage_entered_at)
     services.lead_move(actor=actor, lead=lead, to_stage=stage, now=moved_at)
+    follow_up = lead.pipeline.follow_up or {}
+    if stage.queue_role == QueueRole.FOLLOW_UP and follow_up:
+        # Where the daily follow-up leaves a lead after its follow-ups went unanswered.
+        count = rng.randint(1, int(follow_up.get("max_follow_ups", 2)))
+        reason = LossReason.objects.filter(
+            pipeline=lead.pipeline, name=follow_up.get("abandon_reason", "")
+        ).first()
+        proposed = count == int(follow_up.get("max_follow_ups", 2)) and rng.random() < 0.5
+        Lead.objects.filter(pk=lead.pk).update(
+            follow_up_count=count,
+            last_follow_up_at=moved_at,
+            follow_up_at=moved_at,
+            proposed_loss_reason=reason if proposed else None,
+            proposed_at=moved_at if proposed else None,
+        )

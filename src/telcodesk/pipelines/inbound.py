@@ -12,10 +12,12 @@ nothing here either). For an organization with pipelines:
    reseller) at its first open non-system stage, source "channel", owned by the
    conversation's assigned agent (or nobody). No entry pipeline: no new lead.
 2. The lead's ``last_inbound_at`` is bumped and the lead is linked to the conversation.
-3. A reply from a customer whose lead already existed cancels its "no reply" timers
-   ("Aguardando datos") and, when the lead sits in an offer stage (``sends_offer``),
-   moves it automatically to the pipeline's "Respondió oferta" stage
-   (queue_role ``replied_offer``), recorded as an automatic stage change.
+3. A reply from a customer whose lead already existed cancels the lead's waits that a
+   reply ends (``start_timer`` with ``cancel_on_reply``, e.g. "Aguardando datos"),
+   resets its daily follow-up (count and proposed loss), and runs the pipeline's
+   ``customer_replied`` automations (pipelines.automations): for the Claro reseller, a
+   reply on an offer stage (``sends_offer``) moves the lead to "Respondió oferta"
+   (the top of the owner's queue) and notifies the owner.
 """
 
 from __future__ import annotations
@@ -23,20 +25,17 @@ from __future__ import annotations
 import logging
 
 from django.db.models import Q
+from django.utils import timezone
 
 from telcodesk.accounts.roles import Role
-from telcodesk.core.errors import ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers.phones import phone_query_forms
 from telcodesk.messaging.models import Conversation, Message
-from telcodesk.pipelines.models import Lead, LeadSource, Pipeline, QueueRole, Stage, StageKind
-from telcodesk.pipelines.services import lead_create, lead_move_automatically
-from telcodesk.pipelines.timers import stage_timers_cancel
+from telcodesk.pipelines.automations import automations_after_reply, lead_waits_cancel
+from telcodesk.pipelines.models import Lead, LeadSource, Pipeline, Stage, StageKind
+from telcodesk.pipelines.services import lead_create, lead_lock
 
 logger = logging.getLogger("telcodesk.pipelines")
-
-# Stored in English (the history shows what the system did, not a translated label).
-OFFER_REPLY_REASON = "The customer answered the offer"
 
 
 def _open_lead(*, organization_id: int, phones: list[str]) -> Lead | None:
@@ -53,23 +52,27 @@ def _open_lead(*, organization_id: int, phones: list[str]) -> Lead | None:
     )
 
 
+def _closed_leads_waits_cancel(*, organization_id: int, phones: list[str]) -> None:
+    """A reply also ends the waits of the phone's closed leads (e.g. "No realizó el pago")."""
+    from telcodesk.automation.models import Timer
+    from telcodesk.pipelines.automations import TARGET_TYPE, WAIT_REPLY_KIND
+
+    closed = Lead.objects.filter(organization_id=organization_id, phone__in=phones).filter(
+        Q(won_at__isnull=False) | Q(lost_at__isnull=False)
+    )
+    Timer.objects.filter(
+        organization_id=organization_id,
+        kind=WAIT_REPLY_KIND,
+        target_type=TARGET_TYPE,
+        target_id__in=closed.values("pk"),
+        state=Timer.State.PENDING,
+    ).update(state=Timer.State.CANCELLED, updated_at=timezone.now())
+
+
 def _entry_stage(pipeline: Pipeline) -> Stage | None:
     return (
         Stage.objects.filter(
             pipeline=pipeline, kind=StageKind.OPEN, is_active=True, is_system=False
-        )
-        .order_by("position", "id")
-        .first()
-    )
-
-
-def _replied_offer_stage(lead: Lead) -> Stage | None:
-    return (
-        Stage.objects.filter(
-            pipeline_id=lead.pipeline_id,
-            queue_role=QueueRole.REPLIED_OFFER,
-            kind=StageKind.OPEN,
-            is_active=True,
         )
         .order_by("position", "id")
         .first()
@@ -116,6 +119,7 @@ def lead_inbound_apply(message: Message, conversation: Conversation) -> Lead | N
         return None
     region = conversation.channel.organization.country or "US"
     phones = phone_query_forms(phone, region=region) or [phone]
+    _closed_leads_waits_cancel(organization_id=organization_id, phones=phones)
     lead = _open_lead(organization_id=organization_id, phones=phones)
     created = False
     if lead is None:
@@ -131,16 +135,17 @@ def lead_inbound_apply(message: Message, conversation: Conversation) -> Lead | N
     Lead.objects.filter(pk=lead.pk, conversation__isnull=True).update(conversation=conversation)
     if created:
         return lead
-    stage_timers_cancel(lead=lead)
-    if lead.stage.sends_offer:
-        target = _replied_offer_stage(lead)
-        if target is not None:
-            try:
-                lead = lead_move_automatically(
-                    lead=lead, to_stage=target, note=OFFER_REPLY_REASON, now=at
-                )
-            except ValidationFailed as exc:
-                # A rule refused the move (e.g. the greeting is still missing): keep the
-                # message and the lead as they are.
-                logger.info("offer reply not applied to lead %s: %s", lead.pk, exc)
+    lead = lead_lock(lead=lead)
+    lead_waits_cancel(lead=lead, replied=True)
+    if lead.follow_up_count or lead.proposed_loss_reason_id:
+        Lead.objects.filter(pk=lead.pk).update(
+            follow_up_count=0,
+            proposed_loss_reason=None,
+            proposed_at=None,
+            updated_at=timezone.now(),
+        )
+    # A move refused by a rule (e.g. the greeting still missing) is recorded as a failed
+    # run on the lead; the message is kept either way.
+    automations_after_reply(lead=lead, message=message, offer_stage=lead.stage.sends_offer, at=at)
+    lead.refresh_from_db()
     return lead

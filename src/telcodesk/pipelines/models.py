@@ -30,6 +30,11 @@ class Pipeline(OrganizationOwnedModel):
     is_entry = models.BooleanField(
         default=False, help_text=_("new conversations without an open lead start here")
     )
+    # The pack's automations of this pipeline (packs.schema.AutomationSpec, as JSON),
+    # run by pipelines.automations.
+    automations = models.JSONField(default=list, blank=True)
+    # The daily follow-up (packs.schema.FollowUpSpec as JSON), or {} for none.
+    follow_up = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
@@ -78,6 +83,8 @@ class Stage(OrganizationOwnedModel):
         default=False,
         help_text=_("a customer reply here moves the lead to the replied-offer stage"),
     )
+    # The data tab the agent fills in here ("Techstore" for the device stages).
+    asks_tab = models.CharField(max_length=80, blank=True)
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -165,6 +172,14 @@ class Lead(OrganizationOwnedModel):
     data = models.JSONField(default=dict, blank=True)
     value = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3)
+    # The daily follow-up (pipelines.follow_up): how many follow-ups went out without an
+    # answer, when the last one did, and the loss proposed after the last one.
+    follow_up_count = models.PositiveSmallIntegerField(default=0)
+    last_follow_up_at = models.DateTimeField(null=True, blank=True)
+    proposed_loss_reason = models.ForeignKey(
+        LossReason, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -218,6 +233,8 @@ class LeadTask(OrganizationOwnedModel):
 
     class Kind(models.TextChoices):
         CALL_CUSTOMER = "call_customer", _("Call the customer")
+        SEND_MESSAGE = "send_message", _("Send a message")
+        OTHER = "other", _("Other")
 
     class Priority(models.TextChoices):
         NORMAL = "normal", _("Normal")
@@ -251,3 +268,124 @@ class LeadTask(OrganizationOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.lead_id} @ {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class Bot(OrganizationOwnedModel):
+    """A named bot an agent fires with a slash command ("/En cober"), or an automation.
+
+    Synced from the organization's pack. ``messages`` are the session messages
+    ([{text, buttons}]); ``template_name`` the approved template sent instead when the
+    24-hour window is closed. ``lookup_key`` is the name without "/", accents or case
+    (packs.schema.bot_lookup_key), how agents find it.
+    """
+
+    name = models.CharField(max_length=40)
+    lookup_key = models.CharField(max_length=40)
+    title = models.CharField(max_length=80)
+    description = models.TextField(blank=True)
+    messages = models.JSONField(default=list)
+    template_name = models.CharField(max_length=512, blank=True)
+    is_greeting = models.BooleanField(default=False)
+    move_to = models.CharField(max_length=80, blank=True, help_text=_("stage name"))
+    set_fields = models.JSONField(default=dict, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    pack_name = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "lookup_key"], name="bot_unique_lookup_key"
+            ),
+        ]
+        ordering = ["organization_id", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AutomationRun(OrganizationOwnedModel):
+    """One action of one automation run on a lead, and how it went.
+
+    Unique per (lead, automation, trigger, action index): running the same trigger again
+    (a retried timer, a replayed event) finds the row and does nothing twice.
+    ``trigger`` names the cause: ``change:<LeadStageChange id>``, ``timer:<Timer id>``,
+    ``message:<Message id>``, ``bot:<uuid>`` (a slash command).
+    """
+
+    class Outcome(models.TextChoices):
+        DONE = "done", _("Done")
+        SKIPPED = "skipped", _("Skipped")
+        FAILED = "failed", _("Failed")
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="automation_runs")
+    automation_key = models.CharField(max_length=80)
+    trigger = models.CharField(max_length=80)
+    action_index = models.PositiveSmallIntegerField(default=0)
+    action = models.CharField(max_length=32)
+    # What the action was about ("/En cober", a stage, a task title), for people.
+    subject = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    # Why it was skipped or failed (an untranslated source string, see ``detail_params``).
+    detail = models.TextField(blank=True)
+    detail_params = models.JSONField(default=dict, blank=True)
+    message = models.ForeignKey(
+        "messaging.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "automation_key", "trigger", "action_index"],
+                name="automation_run_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["lead", "at"], name="automation_run_lead_at")]
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.automation_key}#{self.action_index} {self.outcome} ({self.trigger})"
+
+    @property
+    def detail_text(self) -> str:
+        from django.utils.translation import gettext
+
+        if not self.detail:
+            return ""
+        try:
+            return gettext(self.detail) % self.detail_params
+        except (KeyError, TypeError, ValueError):
+            return gettext(self.detail)
+
+
+class LeadNotification(OrganizationOwnedModel):
+    """An in-app notice for a user about a lead ("no reply in 15 minutes: call now")."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lead_notifications"
+    )
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notifications")
+    # An untranslated source string (gettext_noop) or the pack's own text, with params.
+    message = models.TextField()
+    params = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    source_run = models.OneToOneField(
+        AutomationRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "read_at"], name="lead_notification_unread")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.message[:40]}"
+
+    @property
+    def text(self) -> str:
+        from django.utils.translation import gettext
+
+        try:
+            return gettext(self.message) % self.params if self.params else gettext(self.message)
+        except (KeyError, TypeError, ValueError):
+            return self.message

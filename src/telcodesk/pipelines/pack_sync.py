@@ -18,8 +18,16 @@ from django.utils.text import slugify
 
 from telcodesk.accounts.models import Organization
 from telcodesk.packs.loader import Outcome, Tally
-from telcodesk.packs.schema import LossReasonSpec, Pack, PipelineSpec, StageSpec
-from telcodesk.pipelines.models import LossReason, Pipeline, Stage
+from telcodesk.packs.schema import (
+    BotSpec,
+    LossReasonSpec,
+    Pack,
+    PipelineSpec,
+    StageSpec,
+    bot_lookup_key,
+)
+from telcodesk.pipelines.follow_up import follow_up_schedule
+from telcodesk.pipelines.models import Bot, LossReason, Pipeline, Stage
 
 
 def _upsert(
@@ -54,6 +62,8 @@ def _pipeline_values(spec: PipelineSpec, position: int, pack: Pack) -> dict[str,
         "tabs": [tab.model_dump(mode="json") for tab in spec.tabs],
         "rules": spec.rules.model_dump(mode="json", exclude_none=True),
         "is_entry": spec.entry,
+        "automations": [a.model_dump(mode="json", exclude_none=True) for a in spec.automations],
+        "follow_up": spec.follow_up.model_dump(mode="json") if spec.follow_up else {},
     }
 
 
@@ -69,6 +79,7 @@ def _stage_values(spec: StageSpec, position: int) -> dict[str, Any]:
         "requires_greeting": spec.requires_greeting,
         "queue_role": spec.queue_role or "",
         "sends_offer": spec.sends_offer,
+        "asks_tab": spec.asks_tab or "",
         "is_active": True,
     }
 
@@ -99,11 +110,49 @@ def pipelines_apply(pack: Pack, organizations: Mapping[str, Organization]) -> Ta
             kept.append(pipeline.pk)
             _stages_sync(spec, pipeline, tally)
             _loss_reasons_sync(spec, pipeline, tally)
+            # The daily follow-up's next firing (a durable timer), if the pipeline has one.
+            follow_up_schedule(pipeline=pipeline)
         dropped = Pipeline.objects.filter(organization=organization).exclude(pk__in=kept)
         _deactivate(Stage.objects.filter(pipeline__in=dropped), tally)
         _deactivate(LossReason.objects.filter(pipeline__in=dropped), tally)
         _deactivate(dropped, tally)
+        _bots_sync(organization_spec.bots, organization, pack, tally)
     return tally
+
+
+def _bot_values(spec: BotSpec, position: int, pack: Pack) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "description": spec.description,
+        "messages": [message.model_dump(mode="json") for message in spec.messages],
+        "template_name": spec.template or "",
+        "is_greeting": spec.is_greeting,
+        "move_to": spec.move_to or "",
+        "set_fields": dict(spec.set_fields),
+        "position": position,
+        "is_active": True,
+        "pack_name": pack.name,
+    }
+
+
+def _bots_sync(specs: list[BotSpec], organization: Organization, pack: Pack, tally: Tally) -> None:
+    keys = []
+    for position, spec in enumerate(specs):
+        key = bot_lookup_key(spec.name)
+        _bot, outcome = _upsert(
+            Bot,
+            {"organization": organization, "lookup_key": key},
+            _bot_values(spec, position, pack),
+        )
+        tally.add(outcome)
+        keys.append(key)
+    _deactivate(
+        Bot.objects.filter(organization=organization, pack_name=pack.name).exclude(
+            lookup_key__in=keys
+        ),
+        tally,
+    )
 
 
 def _stages_sync(spec: PipelineSpec, pipeline: Pipeline, tally: Tally) -> None:

@@ -196,7 +196,7 @@ def my_queue(*, actor: Actor, now: datetime | None = None) -> list[QueueItem]:
             stage__kind=StageKind.OPEN,
         )
         .exclude(stage__queue_role="")
-        .select_related("stage", "pipeline", "customer")
+        .select_related("stage", "pipeline", "customer", "proposed_loss_reason")
     )
     items: list[QueueItem] = []
     for lead in leads:
@@ -232,15 +232,15 @@ def my_queue(*, actor: Actor, now: datetime | None = None) -> list[QueueItem]:
                 )
         elif role == QueueRole.FOLLOW_UP:
             due = lead.follow_up_at or lead.stage_entered_at
+            if lead.proposed_loss_reason is not None:
+                reason = _(
+                    "No answer after the first contact and the follow-ups: call the customer, "
+                    'then lose the lead with "%(reason)s" if they still do not answer.'
+                ) % {"reason": lead.proposed_loss_reason.name}
+            else:
+                reason = _('Follow-up due ("%(stage)s").') % {"stage": lead.stage.name}
             if due <= now:
-                items.append(
-                    QueueItem(
-                        lead,
-                        3,
-                        _('Follow-up due ("%(stage)s").') % {"stage": lead.stage.name},
-                        due,
-                    )
-                )
+                items.append(QueueItem(lead, 3, reason, due))
     items.sort(key=lambda item: (item.priority, item.since, item.lead.pk))
     return items
 
@@ -386,3 +386,63 @@ def stages_to_move_to(*, pipeline: Pipeline) -> list[Stage]:
             pipeline=pipeline, kind=StageKind.OPEN, is_active=True, is_system=False
         ).order_by("position", "id")
     )
+
+
+# --- the lead's timeline and notifications ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # "stage", "automation" or "task"
+    item: Any
+
+
+def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
+    """Stage history, automation runs and tasks of ``lead``, newest first."""
+    from telcodesk.pipelines.models import AutomationRun, LeadStageChange, LeadTask
+
+    entries = [
+        TimelineEntry(change.at, "stage", change)
+        for change in LeadStageChange.objects.filter(lead=lead).select_related(
+            "from_stage", "to_stage", "actor", "loss_reason"
+        )
+    ]
+    entries += [
+        TimelineEntry(run.at, "automation", run) for run in AutomationRun.objects.filter(lead=lead)
+    ]
+    entries += [
+        TimelineEntry(task.created_at, "task", task)
+        for task in LeadTask.objects.filter(lead=lead).select_related("assigned_to")
+    ]
+    order = {"stage": 0, "automation": 1, "task": 2}
+    entries.sort(key=lambda e: (e.at, order[e.kind], e.item.pk), reverse=True)
+    return entries
+
+
+def notifications_unread(*, actor: Actor, lead: Lead | None = None) -> QuerySet[Any]:
+    """The actor's unread lead notifications (of one lead, if given), newest first."""
+    from telcodesk.pipelines.models import LeadNotification
+
+    if actor.user is None:
+        return LeadNotification.objects.none()
+    rows = LeadNotification.objects.filter(
+        organization=actor.organization, user=actor.user, read_at__isnull=True
+    ).select_related("lead")
+    if lead is not None:
+        rows = rows.filter(lead=lead)
+    return rows.order_by("-created_at", "-id")
+
+
+def lead_recent_messages(*, lead: Lead, limit: int = 8) -> list[Any]:
+    """The last ``limit`` messages of the lead's conversation, oldest first (lead page)."""
+    from telcodesk.messaging.models import Message
+
+    if lead.conversation_id is None:
+        return []
+    recent = list(
+        Message.objects.filter(
+            conversation_id=lead.conversation_id, organization_id=lead.organization_id
+        ).order_by("-created_at", "-id")[:limit]
+    )
+    return recent[::-1]

@@ -38,13 +38,11 @@ from telcodesk.pipelines.models import (
     LeadStageChange,
     LossReason,
     Pipeline,
-    QueueRole,
     Stage,
     StageKind,
 )
 from telcodesk.pipelines.rules import Decision, StageFacts, stage_transition
 from telcodesk.pipelines.tabs import missing_required, tab_data_clean
-from telcodesk.pipelines.timers import stage_timers_cancel, stage_timers_schedule
 
 # A won lead counts as "a sale in process" for duplicate detection this long.
 SALE_IN_PROCESS = timedelta(days=30)
@@ -118,6 +116,31 @@ def _facts(stage: Stage) -> StageFacts:
     )
 
 
+stage_facts = _facts
+
+
+def _automations_after(lead: Lead, change: LeadStageChange) -> None:
+    # Imported here: pipelines.automations calls back into these services.
+    from telcodesk.pipelines.automations import automations_after_change
+
+    automations_after_change(lead=lead, change=change)
+
+
+def lead_lock(*, lead: Lead) -> Lead:
+    """``lead`` re-read under a row lock (call inside a transaction)."""
+    return _lead_locked(organization_id=lead.organization_id, lead_id=lead.pk)
+
+
+def lead_lock_by_id(*, organization_id: int, lead_id: int) -> Lead | None:
+    """The lead under a row lock, or None when it is gone (timer handlers)."""
+    return (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("stage", "pipeline", "customer", "organization")
+        .filter(pk=lead_id, organization_id=organization_id)
+        .first()
+    )
+
+
 def _lead_locked(*, organization_id: int, lead_id: int) -> Lead:
     lead = (
         Lead.objects.select_for_update(of=("self",))
@@ -180,14 +203,10 @@ def _stage_change(
         loss_reason=loss_reason,
         automatic=automatic,
     )
-    if from_stage.pk != to_stage.pk:
-        # The stage's timers (pipelines.timers), in this same transaction.
-        if from_stage.queue_role == QueueRole.AWAITING_DATA:
-            stage_timers_cancel(lead=lead)
-        if to_stage.kind == StageKind.OPEN:
-            stage_timers_schedule(lead=lead, stage=to_stage, entered_at=at, entry_id=change.pk)
     if lead.customer_id is not None:
         _timeline(lead, from_stage, to_stage, actor, at, loss_reason)
+    # The pack's automations (pipelines.automations), in this same transaction.
+    _automations_after(lead, change)
 
 
 def _timeline(
@@ -380,7 +399,7 @@ def lead_create(
             automatic=actor.user is None,
             reason=_("Lead created"),
         )
-        stage_timers_schedule(lead=lead, stage=start, entered_at=at, entry_id=entry.pk)
+        _automations_after(lead, entry)
     return LeadCreateResult(lead=lead)
 
 
@@ -549,6 +568,8 @@ def lead_lose(
             raise _refuse(decision)
         locked.loss_reason = reason
         locked.lost_at = at
+        locked.proposed_loss_reason = None
+        locked.proposed_at = None
         _stage_change(
             lead=locked,
             to_stage=target,
@@ -557,7 +578,7 @@ def lead_lose(
             reason=note.strip(),
             automatic=False,
             loss_reason=reason,
-            extra_fields=("loss_reason", "lost_at"),
+            extra_fields=("loss_reason", "lost_at", "proposed_loss_reason", "proposed_at"),
         )
     return locked
 

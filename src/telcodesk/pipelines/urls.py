@@ -7,6 +7,7 @@ app_name = "pipelines"
 urlpatterns = [
     path("", views.pipeline_picker_view, name="picker"),
     path("queue/", views.queue_view, name="queue"),
+    path("notifications/read/", views.notifications_read_view, name="notifications_read"),
     path("<int:pipeline_id>/board/", views.board_view, name="board"),
     path("<int:pipeline_id>/list/", views.lead_list_view, name="list"),
     path("lead/<int:lead_id>/", views.lead_detail_view, name="lead"),

@@ -34,6 +34,7 @@ from telcodesk.pipelines.models import (
     Pipeline,
     Stage,
 )
+from telcodesk.pipelines.notifications import notifications_mark_read
 
 LIST_PAGE_SIZE = 50
 RULE_LABELS = {
@@ -132,6 +133,8 @@ def _board_context(
         "hidden_errors": [message for pk, message in errors.items() if pk not in shown],
         "moved": moved,
         "can_edit": actor.can(services.WORK_PERMISSION),
+        "recent_messages": selectors.lead_recent_messages(lead=lead),
+        "checks_coverage": "coverage_result" in pipeline.tab_fields(),
     }
 
 
@@ -232,6 +235,9 @@ def _lead_context(
         or LeadMoveForm(stages=selectors.stages_to_move_to(pipeline=pipeline), prefix="move"),
         "reasons": reasons,
         "history": list(history),
+        "timeline": selectors.lead_timeline(lead=lead),
+        "notifications": list(selectors.notifications_unread(actor=actor, lead=lead)),
+        "proposal_open": lead.proposed_loss_reason_id is not None and lead.is_open,
         "decisions": [
             {"key": key, "label": RULE_LABELS.get(key, key), "decision": decision}
             for key, decision in decisions.items()
@@ -381,5 +387,21 @@ def queue_view(request: HttpRequest, actor: Actor) -> HttpResponse:
                 for item in items
             ],
             "undefined_count": selectors.leads_with_undefined_reason_count(actor=actor),
+            "notifications": list(selectors.notifications_unread(actor=actor)[:50]),
+            "can_edit": actor.can(services.WORK_PERMISSION),
         },
     )
+
+
+@require_POST
+@console_view
+def notifications_read_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Mark the actor's notifications read (of one lead with ``lead``), back to the page."""
+    lead = None
+    lead_id = request.POST.get("lead", "")
+    if lead_id.isdigit():
+        lead = selectors.lead_get(actor=actor, lead_id=int(lead_id))
+    notifications_mark_read(actor=actor, lead=lead)
+    if lead is not None:
+        return _to(request, reverse("pipelines:lead", args=[lead.pk]))
+    return _to(request, reverse("pipelines:queue"))

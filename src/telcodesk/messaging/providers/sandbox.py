@@ -8,8 +8,13 @@ over HTTP when a channel's ``api_base_url`` points at ``/messaging/sandbox/graph
   130429) and records the message for the phone simulator;
 - ``sandbox_statuses_deliver`` posts signed status webhooks (sent → delivered → read)
   to the channel's webhook endpoint;
-- ``sandbox_phone_message`` is the customer writing or tapping a button on the
-  simulator: it builds a real inbound webhook body, which the caller posts signed.
+- ``sandbox_phone_message`` is the customer writing, tapping a button or sending a
+  photo on the simulator: it builds a real inbound webhook body, which the caller
+  posts signed;
+- ``sandbox_media_upload`` / ``sandbox_media_info`` / ``sandbox_media_download`` answer
+  ``POST /{version}/{phone_number_id}/media``, ``GET /{version}/{media_id}`` and the
+  download URL that answer gives, like Meta's media endpoints. Files (uploads and the
+  simulator's photos) are kept under ``TELCODESK_SANDBOX_MEDIA_DIR``.
 
 Never use it for a production channel: it accepts any recipient.
 """
@@ -17,6 +22,7 @@ Never use it for a production channel: it accepts any recipient.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import logging
@@ -26,7 +32,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -34,7 +42,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from telcodesk.messaging.models import Channel, SandboxMessage, Template
-from telcodesk.messaging.providers.whatsapp_cloud import signature_for
+from telcodesk.messaging.providers.whatsapp_cloud import MEDIA_KINDS, signature_for
 
 logger = logging.getLogger("telcodesk.messaging")
 
@@ -44,6 +52,7 @@ Poster = Callable[[str, bytes, dict[str, str]], int]
 SESSION_WINDOW = timedelta(hours=24)
 DEFAULT_MESSAGES_PER_SECOND = 1000
 STATUS_STEPS = ("sent", "delivered", "read")
+MAX_MEDIA_BYTES = 16 * 1024 * 1024
 
 
 def new_wamid() -> str:
@@ -59,6 +68,11 @@ def sandbox_throughput() -> int:
     )
 
 
+def sandbox_latency_seconds() -> float:
+    """A pause before each send is answered, like a slow network (the crash test)."""
+    return float(getattr(settings, "TELCODESK_SANDBOX_LATENCY_SECONDS", 0) or 0)
+
+
 def graph_error(
     code: int, message: str, *, details: str = "", error_type: str = "OAuthException"
 ) -> dict[str, Any]:
@@ -72,6 +86,168 @@ def graph_error(
     if details:
         error["error_data"] = {"messaging_product": "whatsapp", "details": details}
     return {"error": error}
+
+
+def _channel_authorized(phone_number_id: str, authorization: str) -> Channel | None:
+    """The sandbox channel of ``phone_number_id`` if the bearer token is its token."""
+    channel = (
+        Channel.objects.filter(kind=Channel.Kind.WHATSAPP_CLOUD, phone_number_id=phone_number_id)
+        .select_related("organization")
+        .first()
+    )
+    token = authorization.removeprefix("Bearer ").strip()
+    if (
+        channel is None
+        or not channel.access_token
+        or not hmac.compare_digest(token.encode(), channel.access_token.encode())
+    ):
+        return None
+    return channel
+
+
+def _bad_token() -> dict[str, Any]:
+    return graph_error(190, "Invalid OAuth access token - Cannot parse access token")
+
+
+# --- media ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SandboxMedia:
+    id: str
+    phone_number_id: str
+    mime_type: str
+    filename: str
+    sha256: str
+    size: int
+    path: Path
+
+
+def sandbox_media_dir() -> Path:
+    configured = getattr(settings, "TELCODESK_SANDBOX_MEDIA_DIR", "")
+    return Path(configured) if configured else Path(settings.VAR_DIR) / "sandbox-media"
+
+
+def _media_id_valid(media_id: str) -> bool:
+    return media_id.isdigit() and 10 <= len(media_id) <= 20
+
+
+def sandbox_media_store(
+    *, phone_number_id: str, data: bytes, mime_type: str, filename: str = ""
+) -> SandboxMedia:
+    """Keep a file for a phone number; returns it with a new id shaped like Meta's."""
+    folder = sandbox_media_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    media_id = str(10**15 + secrets.randbelow(9 * 10**15))
+    path = folder / f"{media_id}.bin"
+    path.write_bytes(data)
+    meta = {
+        "phone_number_id": phone_number_id,
+        "mime_type": mime_type,
+        "filename": filename,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+    }
+    (folder / f"{media_id}.json").write_text(json.dumps(meta), encoding="utf-8")
+    return SandboxMedia(
+        id=media_id,
+        phone_number_id=phone_number_id,
+        mime_type=mime_type,
+        filename=filename,
+        sha256=str(meta["sha256"]),
+        size=len(data),
+        path=path,
+    )
+
+
+def sandbox_media_get(media_id: str) -> SandboxMedia | None:
+    if not _media_id_valid(media_id):
+        return None
+    folder = sandbox_media_dir()
+    try:
+        meta = json.loads((folder / f"{media_id}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return SandboxMedia(
+        id=media_id,
+        phone_number_id=str(meta["phone_number_id"]),
+        mime_type=str(meta["mime_type"]),
+        filename=str(meta.get("filename", "")),
+        sha256=str(meta.get("sha256", "")),
+        size=int(meta.get("size", 0)),
+        path=folder / f"{media_id}.bin",
+    )
+
+
+def sandbox_media_upload(
+    *,
+    phone_number_id: str,
+    authorization: str,
+    messaging_product: str,
+    data: bytes | None,
+    mime_type: str,
+    filename: str,
+) -> tuple[int, dict[str, Any]]:
+    """Answer ``POST /{version}/{phone_number_id}/media`` (multipart) like the Graph API."""
+    if _channel_authorized(phone_number_id, authorization) is None:
+        return 401, _bad_token()
+    if messaging_product != "whatsapp":
+        return 400, graph_error(
+            100, "(#100) The parameter messaging_product is required.", details="messaging_product"
+        )
+    if data is None or not data:
+        return 400, graph_error(100, "(#100) The parameter file is required.", details="file")
+    if len(data) > MAX_MEDIA_BYTES:
+        return 400, graph_error(131053, "(#131053) Media upload error", details="file too large")
+    if "/" not in mime_type:
+        return 400, graph_error(100, "(#100) Param type must be a MIME type", details="type")
+    media = sandbox_media_store(
+        phone_number_id=phone_number_id, data=data, mime_type=mime_type, filename=filename
+    )
+    return 200, {"id": media.id}
+
+
+def _media_authorized(media_id: str, authorization: str) -> SandboxMedia | None:
+    media = sandbox_media_get(media_id)
+    if media is None or _channel_authorized(media.phone_number_id, authorization) is None:
+        return None
+    return media
+
+
+def sandbox_media_info(
+    *, media_id: str, authorization: str, download_url: str
+) -> tuple[int, dict[str, Any]]:
+    """Answer ``GET /{version}/{media_id}``: the URL to download the file from."""
+    media = _media_authorized(media_id, authorization)
+    if media is None:
+        # Meta answers an unknown id and a foreign token alike.
+        return 400, graph_error(
+            100,
+            f"Unsupported get request. Object with ID '{media_id[:40]}' does not exist, "
+            "cannot be loaded due to missing permissions, or does not support this operation.",
+            error_type="GraphMethodException",
+        )
+    return 200, {
+        "messaging_product": "whatsapp",
+        "url": download_url,
+        "mime_type": media.mime_type,
+        "sha256": media.sha256,
+        "file_size": media.size,
+        "id": media.id,
+    }
+
+
+def sandbox_media_download(*, media_id: str, authorization: str) -> SandboxMedia | None:
+    """The file behind a download URL, for the bearer of its channel's token only."""
+    return _media_authorized(media_id, authorization)
+
+
+def sandbox_media_id_of(message: SandboxMessage) -> str:
+    """The media id a recorded message carries (its image, document...), else ""."""
+    content = message.payload.get(message.kind) if isinstance(message.payload, dict) else None
+    if isinstance(content, dict) and isinstance(content.get("id"), str):
+        return str(content["id"])
+    return ""
 
 
 def _render(channel: Channel, payload: dict[str, Any]) -> tuple[str, list[dict[str, str]]] | None:
@@ -115,6 +291,14 @@ def _render(channel: Channel, payload: dict[str, Any]) -> tuple[str, list[dict[s
             if isinstance(button, dict) and button.get("text")
         ]
         return template_render(template.body, params), template_buttons
+    if kind in MEDIA_KINDS:
+        media = payload.get(kind)
+        if not isinstance(media, dict) or not isinstance(media.get("id"), str):
+            return None
+        stored = sandbox_media_get(media["id"])
+        if stored is None or stored.phone_number_id != channel.phone_number_id:
+            return None
+        return str(media.get("caption") or media.get("filename") or ""), []
     if kind == "interactive":
         interactive = payload.get("interactive")
         if not isinstance(interactive, dict):
@@ -145,19 +329,12 @@ def sandbox_message_accept(
     now: datetime | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Answer a send request like the Graph API: (HTTP status, JSON body)."""
+    if sandbox_latency_seconds() > 0:
+        time.sleep(sandbox_latency_seconds())
     now = now or timezone.now()
-    channel = (
-        Channel.objects.filter(kind=Channel.Kind.WHATSAPP_CLOUD, phone_number_id=phone_number_id)
-        .select_related("organization")
-        .first()
-    )
-    token = authorization.removeprefix("Bearer ").strip()
-    if (
-        channel is None
-        or not channel.access_token
-        or not hmac.compare_digest(token.encode(), channel.access_token.encode())
-    ):
-        return 401, graph_error(190, "Invalid OAuth access token - Cannot parse access token")
+    channel = _channel_authorized(phone_number_id, authorization)
+    if channel is None:
+        return 401, _bad_token()
     if not isinstance(payload, dict) or payload.get("messaging_product") != "whatsapp":
         return 400, graph_error(
             100, "(#100) The parameter messaging_product is required.", details="messaging_product"
@@ -270,6 +447,9 @@ def sandbox_status_body(
     }
     if status == "sent":
         item["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "service"}
+    if isinstance(message.payload, dict) and message.payload.get("biz_opaque_callback_data"):
+        # Meta echoes the sender's opaque data in the statuses of the message.
+        item["biz_opaque_callback_data"] = message.payload["biz_opaque_callback_data"]
     return _envelope(channel, {"statuses": [item]})
 
 
@@ -353,12 +533,15 @@ def sandbox_phone_message(
     text: str = "",
     button: dict[str, str] | None = None,
     context_wamid: str = "",
+    media: SandboxMedia | None = None,
     now: datetime | None = None,
 ) -> tuple[SandboxMessage, dict[str, Any]]:
     """The customer writes ``text`` or taps ``button``: record it, return the webhook body.
 
     ``button`` is one of the buttons the sandbox recorded on a message to the phone
-    (``{"id", "title", "kind"}``), ``context_wamid`` that message's id.
+    (``{"id", "title", "kind"}``), ``context_wamid`` that message's id. ``media`` is a
+    file stored with ``sandbox_media_store``: the customer sends it as a photo (an image
+    type) or a document, with ``text`` as its caption.
     """
     now = now or timezone.now()
     wamid = new_wamid()
@@ -370,7 +553,20 @@ def sandbox_phone_message(
     if context_wamid:
         digits = "".join(ch for ch in channel.display_phone if ch.isdigit())
         message["context"] = {"from": digits, "id": context_wamid}
-    if button is None:
+    if media is not None:
+        kind = "image" if media.mime_type in ("image/jpeg", "image/png") else "document"
+        content: dict[str, Any] = {
+            "id": media.id,
+            "mime_type": media.mime_type,
+            "sha256": media.sha256,
+        }
+        if text:
+            content["caption"] = text
+        if kind == "document":
+            content["filename"] = media.filename or "document"
+        message.update(type=kind, **{kind: content})
+        shown = text
+    elif button is None:
         message.update(type="text", text={"body": text})
         kind, shown = "text", text
     elif button.get("kind") == "template":

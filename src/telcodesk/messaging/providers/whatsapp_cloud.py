@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import secrets
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -546,6 +547,123 @@ class WhatsAppCloudClient:
             raise ProviderError(None, "answer has no message id", retryable=False)
         return SendResult(wamid=wamid, raw=body)
 
+    # --- media -------------------------------------------------------------------------
+
+    @property
+    def media_upload_url(self) -> str:
+        return f"{self.base_url}/{self.version}/{self.phone_number_id}/media"
+
+    def _call(
+        self, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[bytes, str]:
+        """One authenticated request; (body, content type), or raises ProviderError."""
+        if not url.startswith(("https://", "http://")):
+            raise ProviderError(None, "media URL is not http(s)", retryable=False)
+        request = urllib.request.Request(  # noqa: S310 (http(s) checked above)
+            url,
+            data=data,
+            method="POST" if data is not None else "GET",
+            headers={"Authorization": f"Bearer {self.access_token}", **(headers or {})},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return response.read(MAX_MEDIA_BYTES + 1), response.headers.get_content_type()
+        except urllib.error.HTTPError as exc:
+            raise provider_error_from_response(exc.code, exc.read()) from exc
+        except (TimeoutError, urllib.error.URLError, OSError) as exc:
+            raise ProviderError(None, f"network error: {exc}", retryable=True) from exc
+
+    def _json(self, raw: bytes) -> dict[str, Any]:
+        try:
+            return _dict(json.loads(raw.decode("utf-8")))
+        except ValueError as exc:
+            raise ProviderError(None, "answer is not JSON", retryable=True) from exc
+
+    def upload_media(self, *, data: bytes, mime_type: str, filename: str) -> str:
+        """``POST /{version}/{phone-number-id}/media`` (multipart); the new media id."""
+        boundary = "telcodesk-" + secrets.token_hex(12)
+        body = multipart_body(
+            boundary,
+            fields={"messaging_product": "whatsapp", "type": mime_type},
+            file_field="file",
+            filename=filename,
+            mime_type=mime_type,
+            data=data,
+        )
+        raw, _type = self._call(
+            self.media_upload_url,
+            data=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        media_id = _str(self._json(raw).get("id"))
+        if not media_id:
+            raise ProviderError(None, "answer has no media id", retryable=False)
+        return media_id
+
+    def media_info(self, media_id: str) -> MediaInfo:
+        """``GET /{version}/{media-id}``: where to download the file (a short-lived URL)."""
+        if not media_id or not all(ch.isalnum() or ch in "._-" for ch in media_id):
+            raise ProviderError(100, "invalid media id", retryable=False)
+        raw, _type = self._call(f"{self.base_url}/{self.version}/{media_id}")
+        body = self._json(raw)
+        url = _str(body.get("url"))
+        if not url:
+            raise ProviderError(None, "answer has no media url", retryable=False)
+        size = body.get("file_size")
+        return MediaInfo(
+            id=_str(body.get("id")) or media_id,
+            url=url,
+            mime_type=_str(body.get("mime_type")),
+            sha256=_str(body.get("sha256")),
+            file_size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        )
+
+    def media_download(self, url: str) -> tuple[bytes, str]:
+        """``GET url`` with the bearer token: the file's bytes and content type."""
+        data, content_type = self._call(url)
+        if len(data) > MAX_MEDIA_BYTES:
+            raise ProviderError(None, "media file too large", retryable=False)
+        return data, content_type
+
+
+MAX_MEDIA_BYTES = 100 * 1024 * 1024  # WhatsApp's largest (documents); images are 5 MB
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    id: str
+    url: str
+    mime_type: str
+    sha256: str = ""
+    file_size: int | None = None
+
+
+def multipart_body(
+    boundary: str,
+    *,
+    fields: dict[str, str],
+    file_field: str,
+    filename: str,
+    mime_type: str,
+    data: bytes,
+) -> bytes:
+    """A ``multipart/form-data`` body with plain fields and one file."""
+    safe_name = filename.replace('"', "").replace("\r", "").replace("\n", "") or "file"
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n".encode()
+        )
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+        f'filename="{safe_name}"\r\nContent-Type: {mime_type}\r\n\r\n'.encode()
+        + data
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts)
+
 
 def text_payload(to: str, body: str, *, preview_url: bool = False) -> dict[str, Any]:
     return {
@@ -611,4 +729,27 @@ def interactive_list_payload(
                 "sections": [{"title": button, "rows": [{"id": i, "title": t} for i, t in rows]}],
             },
         },
+    }
+
+
+def media_payload(
+    to: str, *, kind: str, media_id: str, caption: str = "", filename: str = ""
+) -> dict[str, Any]:
+    """A media message by uploaded id: image, document, audio, video or sticker.
+
+    Captions go with images, videos and documents; a filename only with documents.
+    """
+    if kind not in MEDIA_KINDS:
+        raise ValueError(f"not a media kind: {kind!r}")
+    media: dict[str, Any] = {"id": media_id}
+    if caption and kind in ("image", "video", "document"):
+        media["caption"] = caption
+    if filename and kind == "document":
+        media["filename"] = filename
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": kind,
+        kind: media,
     }

@@ -19,6 +19,7 @@ from django.db import transaction
 from telcodesk.accounts.models import Membership, Organization, Team, User
 from telcodesk.accounts.roles import Role
 from telcodesk.core.errors import DomainError
+from telcodesk.coverage.demo import coverage_demo_load
 from telcodesk.customers.demo_data import COUNTRIES, assign_to_reseller, generate_customers
 from telcodesk.customers.models import Customer
 from telcodesk.packs.loader import available_packs, pack_load
@@ -64,6 +65,7 @@ class Command(BaseCommand):
         self.stdout.write("Migrating the database...")
         call_command("migrate", interactive=False, verbosity=0)
         self._load_packs()
+        self.stdout.write(f"  claro-ar: {coverage_demo_load()} demo coverage ranges and polygons")
         operators = list(
             Organization.objects.filter(
                 kind=Organization.Kind.OPERATOR, country__in=list(COUNTRIES)

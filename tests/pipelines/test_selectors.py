@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from telcodesk.core.errors import NotFound, PermissionDenied
 from telcodesk.customers.models import Customer, IdentityDocument, Invoice
-from telcodesk.pipelines.models import Lead
+from telcodesk.pipelines.models import Lead, LeadTask
 from telcodesk.pipelines.selectors import (
     LeadFilters,
     lead_get,
@@ -84,6 +84,44 @@ def test_my_queue_puts_replies_first_then_calls_due_then_follow_ups(claro: Claro
         theirs.pk
     ]
     assert my_queue(actor=claro.actor(claro.outsider), now=NOW) == []
+
+
+def test_a_due_call_task_puts_the_lead_in_call_now(claro: Claro) -> None:
+    # A task made by a timer (its clock may run ahead of the stage's own 15 minutes),
+    # one not due yet, one done, and one of another agent.
+    called = claro.lead(phone="11 2345-6001")
+    LeadTask.objects.create(
+        organization=claro.reseller,
+        lead=called,
+        kind=LeadTask.Kind.CALL_CUSTOMER,
+        title="Llamalo ahora",
+        priority=LeadTask.Priority.HIGH,
+        due_at=NOW - timedelta(minutes=1),
+        assigned_to=claro.agent,
+    )
+    later = claro.lead(phone="11 2345-6002")
+    done = claro.lead(phone="11 2345-6003")
+    theirs = claro.lead(phone="11 2345-6004", owner=claro.other_agent)
+    for lead, due, done_at, user in (
+        (later, NOW + timedelta(minutes=5), None, claro.agent),
+        (done, NOW - timedelta(minutes=5), NOW, claro.agent),
+        (theirs, NOW - timedelta(minutes=5), None, claro.other_agent),
+    ):
+        LeadTask.objects.create(
+            organization=claro.reseller,
+            lead=lead,
+            kind=LeadTask.Kind.CALL_CUSTOMER,
+            title="Llamalo",
+            due_at=due,
+            done_at=done_at,
+            assigned_to=user,
+        )
+
+    queue = my_queue(actor=claro.actor(claro.agent), now=NOW)
+
+    assert [(item.lead.pk, item.priority, item.reason) for item in queue] == [
+        (called.pk, 2, "Llamalo ahora")
+    ]
 
 
 def test_a_closed_lead_leaves_the_queue(claro: Claro) -> None:

@@ -31,13 +31,64 @@ def ticker_round() -> TickResult:
         close_old_connections()
 
 
+TICK_TASK = "telcodesk.automation.tick"
+
+
+class PeriodicSweeps:
+    """Beat's other entries (webhook and outbox sweeps, e-mail polling), run in-process.
+
+    Without a broker there is no beat: the embedded ticker runs each entry of
+    ``CELERY_BEAT_SCHEDULE`` (but the timer tick, which it runs itself) every
+    ``schedule`` seconds, calling the task's function directly. The first round runs
+    them all, so what a crash left behind is picked up at start-up.
+    """
+
+    def __init__(self, schedule: dict[str, dict[str, object]] | None = None) -> None:
+        entries = schedule if schedule is not None else settings.CELERY_BEAT_SCHEDULE
+        self.entries = {
+            str(entry["task"]): float(entry["schedule"])  # type: ignore[arg-type]
+            for entry in entries.values()
+            if entry.get("task") != TICK_TASK
+        }
+        self.last_run: dict[str, float] = {}
+
+    def run_due(self, now: float | None = None) -> list[str]:
+        """Run the entries whose period has passed; returns the task names run."""
+        from telcodesk.celery import app
+
+        # Celery imports the apps' tasks modules lazily (autodiscover_tasks).
+        app.loader.import_default_modules()
+        now = time.monotonic() if now is None else now
+        ran: list[str] = []
+        for name, every in self.entries.items():
+            last = self.last_run.get(name)
+            if last is not None and now - last < every:
+                continue
+            self.last_run[name] = now
+            task = app.tasks.get(name)
+            if task is None:
+                logger.warning("periodic task %s is not registered; skipped", name)
+                continue
+            try:
+                task.run()
+                ran.append(name)
+            except Exception:
+                logger.exception("periodic task %s failed; next try in %s s", name, every)
+        return ran
+
+
 def ticker_loop(
     *,
     interval: float,
     stop: threading.Event,
     on_round: Callable[[TickResult], None] | None = None,
+    sweeps: PeriodicSweeps | None = None,
 ) -> None:
-    """Tick every ``interval`` seconds until ``stop`` is set; errors are logged, not fatal."""
+    """Tick every ``interval`` seconds until ``stop`` is set; errors are logged, not fatal.
+
+    ``sweeps`` (default: beat's schedule) run between ticks at their own periods.
+    """
+    sweeps = sweeps if sweeps is not None else PeriodicSweeps()
     while not stop.is_set():
         try:
             result = ticker_round()
@@ -45,6 +96,10 @@ def ticker_loop(
                 on_round(result)
         except Exception:
             logger.exception("timer tick failed; next try in %s s", interval)
+        try:
+            sweeps.run_due()
+        finally:
+            close_old_connections()
         stop.wait(interval)
 
 

@@ -145,7 +145,16 @@ def conversation_take(*, actor: Actor, conversation: Conversation) -> Conversati
     """ "Take it": the acting agent answers this conversation from now on."""
     if actor.user is None:
         raise PermissionDenied(_("Only a signed-in agent can take a conversation."))
-    return conversation_assign(actor=actor, conversation=conversation, user=actor.user)
+    with transaction.atomic():
+        taken = conversation_assign(actor=actor, conversation=conversation, user=actor.user)
+        # The lead follows when nobody works it yet ("aceptar el lead").
+        lead = lead_of(conversation=taken)
+        taking_lead = lead is not None and lead.owner_id is None and lead.is_open
+        if taking_lead and actor.can("customer.edit"):
+            from telcodesk.pipelines.assignment import lead_take
+
+            lead_take(actor=actor, lead=lead)  # type: ignore[arg-type]
+    return taken
 
 
 # --- the composer ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from telcodesk.accounts.models import Membership, User
 from telcodesk.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.pipelines import selectors, services
+from telcodesk.pipelines.assignment import lead_assign, lead_take
 from telcodesk.pipelines.models import Lead, LossReason, Pipeline, Stage
 
 router = Router()
@@ -384,4 +385,25 @@ def leads_lose(request: HttpRequest, lead_id: int, payload: LoseIn) -> dict[str,
         if reason is None:
             raise NotFound(_("No such loss reason. Use a reason id from GET /pipelines."))
     lead = services.lead_lose(actor=actor, lead=lead, reason=reason, note=payload.note)
+    return _fresh(actor, lead)
+
+
+class AssignIn(Schema):
+    owner_id: int | None = Field(None, description="a member of the organization; null: nobody")
+
+
+@router.post("/leads/{lead_id}/take", response={200: LeadOut, **ERRORS}, summary="Take a lead")
+def leads_take(request: HttpRequest, lead_id: int) -> dict[str, Any]:
+    """The key's user accepts an unowned lead (agents), or takes it over (supervisors)."""
+    actor = _actor(request)
+    return _fresh(actor, lead_take(actor=actor, lead=_lead(actor, lead_id)))
+
+
+@router.post("/leads/{lead_id}/assign", response={200: LeadOut, **ERRORS}, summary="Assign")
+def leads_assign(request: HttpRequest, lead_id: int, payload: AssignIn) -> dict[str, Any]:
+    """Give the lead to an agent (supervisors; an agent may only take it for themselves)."""
+    actor = _actor(request)
+    lead = lead_assign(
+        actor=actor, lead=_lead(actor, lead_id), owner=_owner(actor, payload.owner_id)
+    )
     return _fresh(actor, lead)

@@ -12,14 +12,22 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from telcodesk.core.errors import NotFound
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers.models import Invoice
-from telcodesk.pipelines.models import Lead, LossReason, Pipeline, QueueRole, Stage, StageKind
+from telcodesk.pipelines.models import (
+    Lead,
+    LeadTask,
+    LossReason,
+    Pipeline,
+    QueueRole,
+    Stage,
+    StageKind,
+)
 from telcodesk.pipelines.rules import (
     Decision,
     OverdueInvoice,
@@ -241,6 +249,31 @@ def my_queue(*, actor: Actor, now: datetime | None = None) -> list[QueueItem]:
                 reason = _('Follow-up due ("%(stage)s").') % {"stage": lead.stage.name}
             if due <= now:
                 items.append(QueueItem(lead, 3, reason, due))
+    # An open "call the customer" task puts the lead in "call now" even when the stage
+    # alone would not: one that is due, or one a timer made (15 minutes without a
+    # reply, the follow-ups exhausted, an unpaid order), which exists only because its
+    # time came.
+    listed = {item.lead.pk for item in items if item.priority <= 2}
+    tasks = (
+        LeadTask.objects.filter(
+            Q(due_at__lte=now) | Q(source_timer_id__isnull=False),
+            assigned_to=actor.user,
+            kind=LeadTask.Kind.CALL_CUSTOMER,
+            done_at__isnull=True,
+            lead__organization=actor.organization,
+            lead__won_at__isnull=True,
+            lead__lost_at__isnull=True,
+        )
+        .select_related("lead__stage", "lead__pipeline", "lead__customer")
+        .select_related("lead__proposed_loss_reason")
+        .order_by("due_at", "id")
+    )
+    for task in tasks:
+        if task.lead_id in listed:
+            continue
+        listed.add(task.lead_id)
+        items = [item for item in items if item.lead.pk != task.lead_id]
+        items.append(QueueItem(task.lead, 2, task.title, task.due_at))
     items.sort(key=lambda item: (item.priority, item.since, item.lead.pk))
     return items
 

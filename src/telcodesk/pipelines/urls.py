@@ -15,4 +15,6 @@ urlpatterns = [
     path("lead/<int:lead_id>/data/", views.lead_data_view, name="data"),
     path("lead/<int:lead_id>/lose/", views.lead_lose_view, name="lose"),
     path("lead/<int:lead_id>/win/", views.lead_win_view, name="win"),
+    path("lead/<int:lead_id>/take/", views.lead_take_view, name="take"),
+    path("lead/<int:lead_id>/assign/", views.lead_assign_view, name="assign"),
 ]

@@ -23,10 +23,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from telcodesk.core.errors import ValidationFailed
+from telcodesk.accounts.models import User
+from telcodesk.core.errors import PermissionDenied, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers.views import console_view, money, phone_display
 from telcodesk.pipelines import selectors, services
+from telcodesk.pipelines.assignment import ASSIGN_PERMISSION, lead_assign, lead_take
 from telcodesk.pipelines.forms import LeadDataForm, LeadFilterForm, LeadLoseForm, LeadMoveForm
 from telcodesk.pipelines.models import (
     Lead,
@@ -133,8 +135,6 @@ def _board_context(
         "hidden_errors": [message for pk, message in errors.items() if pk not in shown],
         "moved": moved,
         "can_edit": actor.can(services.WORK_PERMISSION),
-        "recent_messages": selectors.lead_recent_messages(lead=lead),
-        "checks_coverage": "coverage_result" in pipeline.tab_fields(),
     }
 
 
@@ -244,6 +244,10 @@ def _lead_context(
         ],
         "action_error": action_error,
         "can_edit": actor.can(services.WORK_PERMISSION),
+        "recent_messages": selectors.lead_recent_messages(lead=lead),
+        "can_assign": actor.can(ASSIGN_PERMISSION),
+        "agents": selectors.agents_of(actor=actor) if actor.can(ASSIGN_PERMISSION) else [],
+        "checks_coverage": "coverage_result" in pipeline.tab_fields(),
     }
 
 
@@ -365,6 +369,41 @@ def lead_win_view(request: HttpRequest, actor: Actor, lead_id: int) -> HttpRespo
     except ValidationFailed as exc:
         return _lead_refused(request, actor, lead_id, "actions", action_error=exc.message)
     messages.success(request, _("The lead was won."))
+    return _to(request, reverse("pipelines:lead", args=[lead_id]))
+
+
+@require_POST
+@console_view
+def lead_take_view(request: HttpRequest, actor: Actor, lead_id: int) -> HttpResponse:
+    """ "Take this lead": the agent accepts an unowned lead."""
+    lead = selectors.lead_get(actor=actor, lead_id=lead_id)
+    try:
+        lead_take(actor=actor, lead=lead)
+    except (ValidationFailed, PermissionDenied) as exc:
+        return _lead_refused(request, actor, lead_id, "actions", action_error=exc.message)
+    messages.success(request, _("You work this lead now."))
+    return _to(request, reverse("pipelines:lead", args=[lead_id]))
+
+
+@require_POST
+@console_view
+def lead_assign_view(request: HttpRequest, actor: Actor, lead_id: int) -> HttpResponse:
+    """A supervisor gives the lead to an agent of the organization (or to nobody)."""
+    lead = selectors.lead_get(actor=actor, lead_id=lead_id)
+    raw = request.POST.get("owner", "").strip()
+    owner = None
+    if raw:
+        owner = User.objects.filter(
+            pk=int(raw) if raw.isdigit() else 0, memberships__organization=actor.organization
+        ).first()
+        if owner is None:
+            error = _("Choose one of the agents of your organization.")
+            return _lead_refused(request, actor, lead_id, "actions", action_error=error)
+    try:
+        lead_assign(actor=actor, lead=lead, owner=owner)
+    except (ValidationFailed, PermissionDenied) as exc:
+        return _lead_refused(request, actor, lead_id, "actions", action_error=exc.message)
+    messages.success(request, _("The lead's owner was changed."))
     return _to(request, reverse("pipelines:lead", args=[lead_id]))
 
 

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: messages-extract setup demo serve test test-fast e2e lint typecheck fmt migrations-check schema schema-check messages browser bench bench-load clean
+.PHONY: messages-extract setup demo serve test test-fast e2e lint typecheck fmt migrations-check schema schema-check messages browser bench bench-load bench-ingest bench-pacing clean
 
 setup: $(STAMP) messages
 
@@ -73,6 +73,12 @@ bench: setup
 
 bench-load: setup
 	$(BIN)/python bench/load.py $(BENCH_ARGS)
+
+bench-ingest: setup
+	$(BIN)/python bench/webhook_ingest.py $(BENCH_ARGS)
+
+bench-pacing: setup
+	$(BIN)/python bench/pacing.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 var/e2e

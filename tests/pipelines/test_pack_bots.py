@@ -438,6 +438,23 @@ def test_tramite_fibra_asks_for_the_data_and_moves_to_aguardando_datos(
     assert result.messages[0].created_by == claro.agent
 
 
+def test_the_agent_who_fires_the_greeting_introduces_themselves(
+    claro: Claro, channel: Channel
+) -> None:
+    # An unowned lead (nobody took it yet) greeted by another agent of the reseller.
+    inbound(channel, "Hola", wa_id="5491133334444")
+    lead = Lead.objects.get(phone="+5491133334444")
+    assert lead.owner_id is None
+
+    result = bot_fire(
+        actor=claro.actor(claro.other_agent),
+        conversation=lead.conversation,  # type: ignore[arg-type]
+        name="/saludo",
+    )
+
+    assert result.messages[0].body.startswith("¡Hola Lucía! Soy Sofía, de Agente Claro")
+
+
 def test_bot_fire_refuses_an_unknown_bot_and_sends_nothing(claro: Claro, channel: Channel) -> None:
     lead = chat_lead(claro, channel)
 

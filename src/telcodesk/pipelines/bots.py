@@ -269,7 +269,11 @@ def bot_deliver(
         delivery.skip = NO_CONVERSATION
         return delivery
     if session_window_open(conversation=conversation):
-        agent = lead.owner if lead is not None else (actor.user if actor else None)
+        # The person sending speaks (an agent's slash command, or the agent whose move
+        # ran the automation); automations of the system speak for the lead's owner.
+        agent = actor.user if actor is not None and actor.user is not None else None
+        if agent is None and lead is not None:
+            agent = lead.owner
         try:
             with transaction.atomic():
                 for spec in bot.messages:

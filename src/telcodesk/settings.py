@@ -113,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "telcodesk.accounts.context_processors.console",
                 "telcodesk.inbox.context_processors.inbox",
+                "telcodesk.pipelines.context_processors.leads",
             ],
         },
     }

@@ -50,6 +50,9 @@ def test_the_queue_counts_unread_notifications_and_marks_them_read(claro: Claro)
 
     page = client.get(reverse("pipelines:queue")).content.decode()
     assert 'id="notification-count">1<' in page
+    assert 'id="nav-leads-unread"' in page  # the badge by "Leads" in the navigation
+    other = client_for(claro.other_agent).get(reverse("pipelines:queue")).content.decode()
+    assert 'id="nav-leads-unread"' not in other
     assert (
         client_for(claro.other_agent).get(reverse("pipelines:queue")).context["notifications"] == []
     )
@@ -58,6 +61,7 @@ def test_the_queue_counts_unread_notifications_and_marks_them_read(claro: Claro)
 
     assert response.status_code == 302
     assert LeadNotification.objects.get().read_at is not None
+    assert 'id="nav-leads-unread"' not in client.get(reverse("pipelines:queue")).content.decode()
     assert 'id="notification-count"' not in client.get(reverse("pipelines:queue")).content.decode()
 
 

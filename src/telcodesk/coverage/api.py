@@ -9,20 +9,16 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
-from pydantic import ConfigDict
 
+from telcodesk.core.api_schemas import ERRORS, InputSchema
 from telcodesk.core.tenancy import Actor
 from telcodesk.coverage import services
 from telcodesk.coverage.imports import coverage_import_csv, coverage_import_geojson
 from telcodesk.coverage.selectors import VIEW_PERMISSION, coverage_areas_visible
 from telcodesk.pipelines import selectors as lead_selectors
-from telcodesk.pipelines.api import ERRORS, LeadOut, lead_out
+from telcodesk.pipelines.api import LeadOut, lead_out
 
 router = Router()
-
-
-class InputSchema(Schema):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PointIn(InputSchema):

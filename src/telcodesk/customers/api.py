@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict, IPvAnyAddress
+from pydantic import IPvAnyAddress
 
+from telcodesk.core.api_schemas import CONFLICT_ERRORS, ERRORS, InputSchema
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers import selectors, services
 from telcodesk.customers.addresses import ADDRESS_TEXT_FIELDS
@@ -76,23 +77,7 @@ def _text(max_length: int, *, min_length: int = 0) -> Any:
     return Field("", max_length=max_length)
 
 
-class InputSchema(Schema):
-    """Request bodies refuse unknown fields: a typo must not be silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-# --- errors (documentation only: telcodesk.api renders them) ----------------------------
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    details: dict[str, Any]
-
-
-ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-WRITE_ERRORS: dict[int, Any] = {**ERRORS, 409: ErrorOut}
+WRITE_ERRORS = CONFLICT_ERRORS
 
 # --- input --------------------------------------------------------------------------
 

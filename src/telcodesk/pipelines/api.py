@@ -18,9 +18,9 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict
 
 from telcodesk.accounts.models import Membership, User
+from telcodesk.core.api_schemas import CONFLICT_ERRORS, ERRORS, InputSchema
 from telcodesk.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.pipelines import selectors, services
@@ -33,18 +33,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
-class InputSchema(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    details: dict[str, Any]
-
-
-ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-CREATE_ERRORS: dict[int, Any] = {**ERRORS, 409: ErrorOut}
+CREATE_ERRORS = CONFLICT_ERRORS
 
 # --- input ----------------------------------------------------------------------------
 

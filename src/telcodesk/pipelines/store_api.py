@@ -17,18 +17,14 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
-from pydantic import ConfigDict
 
+from telcodesk.core.api_schemas import ERRORS, InputSchema
 from telcodesk.core.tenancy import Actor
 from telcodesk.pipelines import selectors
-from telcodesk.pipelines.api import ERRORS, LeadOut, OwnerOut, lead_out
+from telcodesk.pipelines.api import LeadOut, OwnerOut, lead_out
 from telcodesk.pipelines.store import StoreClick, StoreItem, store_click_register
 
 router = Router()
-
-
-class InputSchema(Schema):
-    model_config = ConfigDict(extra="forbid")
 
 
 class StoreCustomerIn(InputSchema):

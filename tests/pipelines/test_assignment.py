@@ -189,3 +189,35 @@ class TestApi:
         )
         assert moved.status_code == 200
         assert moved.json()["owner"]["id"] == claro.other_agent.pk
+
+
+class TestContact:
+    def test_patch_corrects_name_document_and_value(self, claro: Claro) -> None:
+        lead = claro.lead()
+        answer = client_for(claro.agent).patch(
+            f"/api/v1/leads/{lead.pk}",
+            json.dumps(
+                {"name": " Lucía Fernández Paz ", "document": "30.123.456", "value": "41000"}
+            ),
+            content_type="application/json",
+        )
+        assert answer.status_code == 200
+        body = answer.json()
+        assert (body["name"], body["document"], body["value"]) == (
+            "Lucía Fernández Paz",
+            "30123456",
+            "41000.00",
+        )
+
+    def test_patch_refuses_unknown_fields_and_other_organizations(self, claro: Claro) -> None:
+        lead = claro.lead()
+        typo = client_for(claro.agent).patch(
+            f"/api/v1/leads/{lead.pk}", json.dumps({"nmae": "x"}), content_type="application/json"
+        )
+        assert typo.status_code == 422
+        outsider = client_for(claro.outsider).patch(
+            f"/api/v1/leads/{lead.pk}", json.dumps({"name": "x"}), content_type="application/json"
+        )
+        assert outsider.status_code == 404
+        lead.refresh_from_db()
+        assert lead.name == "Lucía Fernández"

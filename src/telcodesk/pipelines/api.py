@@ -51,6 +51,12 @@ class LeadIn(InputSchema):
     value: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
 
 
+class LeadPatchIn(InputSchema):
+    name: str | None = Field(None, max_length=200)
+    document: str | None = Field(None, max_length=32)
+    value: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+
+
 class DataIn(InputSchema):
     data: dict[str, Any] = Field(..., description="tab field: value; null or '' clears")
 
@@ -334,6 +340,24 @@ def leads_queue(request: HttpRequest) -> list[dict[str, Any]]:
 @router.get("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, summary="A lead")
 def leads_get(request: HttpRequest, lead_id: int) -> dict[str, Any]:
     return lead_out(_lead(_actor(request), lead_id))
+
+
+@router.patch("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, summary="Edit a lead")
+def leads_patch(request: HttpRequest, lead_id: int, payload: LeadPatchIn) -> dict[str, Any]:
+    """Correct the contact name, document or value; omitted fields stay as they are.
+
+    Leads are not deleted: a lead that should not be worked is lost with its reason, so
+    the history and the supervisor's counts stay true.
+    """
+    actor = _actor(request)
+    lead = services.lead_contact_update(
+        actor=actor,
+        lead=_lead(actor, lead_id),
+        name=payload.name,
+        document=payload.document,
+        value=payload.value,
+    )
+    return _fresh(actor, lead)
 
 
 @router.patch("/leads/{lead_id}/data", response={200: LeadOut, **ERRORS}, summary="Edit tabs")

@@ -594,6 +594,40 @@ def lead_update_data(*, actor: Actor, lead: Lead, data: dict[str, Any]) -> Lead:
     return locked
 
 
+def lead_contact_update(
+    *,
+    actor: Actor,
+    lead: Lead,
+    name: str | None = None,
+    document: str | None = None,
+    value: Decimal | None = None,
+) -> Lead:
+    """Correct the lead's contact name, document number or value (None: unchanged).
+
+    The phone is the lead's identity (duplicate detection, the conversation): a
+    different phone is a different lead.
+    """
+    with transaction.atomic():
+        locked = _lead_for_actor(actor=actor, lead=lead)
+        fields: list[str] = []
+        if name is not None and name.strip() != locked.name:
+            locked.name = name.strip()[:200]
+            fields.append("name")
+        if document is not None and _compact_document(document) != locked.document:
+            locked.document = _compact_document(document)
+            fields.append("document")
+        if value is not None:
+            if value < 0:
+                message = _("The value cannot be negative.")
+                raise ValidationFailed(message, details={"value": [message]})
+            if value.quantize(CENTS) != locked.value:
+                locked.value = value.quantize(CENTS)
+                fields.append("value")
+        if fields:
+            locked.save(update_fields=[*fields, "updated_at"])
+    return locked
+
+
 # --- the system ---------------------------------------------------------------------------
 
 

@@ -183,3 +183,64 @@ def test_a_file_outside_the_window_is_refused_before_the_upload(
     assert response.status_code == 422
     assert "needs an approved template" in response.content.decode()
     assert not (tmp_path / "sandbox-media").exists()
+
+
+def test_the_api_uploads_and_sends_a_document_and_reply_buttons(
+    world: World, live_server: LiveServer
+) -> None:
+    channel = sandbox_channel(world, live_server)
+    agent = signed_in(world.agent)
+    conversation = customer_writes(agent, channel)
+    pdf = b"%PDF-1.4\n" + b"0" * 512
+
+    sent = agent.post(
+        f"/api/v1/conversations/{conversation.pk}/media",
+        {
+            "file": SimpleUploadedFile("contrato.pdf", pdf, content_type="application/pdf"),
+            "caption": "Tu contrato",
+        },
+    )
+
+    assert sent.status_code == 201, sent.content.decode()
+    assert (sent.json()["kind"], sent.json()["status"]) == ("document", "queued")
+    message = Message.objects.get(pk=sent.json()["id"])
+    assert message.status == MessageStatus.SENT  # the outbox sent it after the commit
+    on_phone = SandboxMessage.objects.get(wamid=message.provider_message_id)
+    assert on_phone.payload["document"]["filename"] == "contrato.pdf"
+
+    buttons = agent.post(
+        f"/api/v1/conversations/{conversation.pk}/interactive",
+        {
+            "body": "¿Qué plan preferís?",
+            "buttons": [{"id": "p300", "title": "300 Mb"}, {"id": "p600", "title": "600 Mb"}],
+        },
+        content_type="application/json",
+    )
+    assert buttons.status_code == 201, buttons.content.decode()
+    tapped = SandboxMessage.objects.get(
+        wamid=Message.objects.get(pk=buttons.json()["id"]).provider_message_id
+    )
+    assert [b["title"] for b in tapped.buttons] == ["300 Mb", "600 Mb"]
+
+
+def test_the_api_refuses_a_file_whatsapp_cannot_take_and_four_buttons(
+    world: World, live_server: LiveServer
+) -> None:
+    channel = sandbox_channel(world, live_server)
+    agent = signed_in(world.agent)
+    conversation = customer_writes(agent, channel)
+
+    refused = agent.post(
+        f"/api/v1/conversations/{conversation.pk}/media",
+        {"file": SimpleUploadedFile("x.exe", b"MZ" * 10, content_type="application/x-msdownload")},
+    )
+    assert refused.status_code == 409
+    assert refused.json()["details"]["reason"] == ["bad_media_type"]
+
+    too_many = agent.post(
+        f"/api/v1/conversations/{conversation.pk}/interactive",
+        {"body": "¿Cuál?", "buttons": [{"id": str(n), "title": f"Opción {n}"} for n in range(4)]},
+        content_type="application/json",
+    )
+    assert too_many.status_code == 409
+    assert not Message.objects.filter(direction="out").exists()

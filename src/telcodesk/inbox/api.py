@@ -17,7 +17,8 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 
 from telcodesk.accounts.models import Team, User
 from telcodesk.core.api_schemas import CONFLICT_ERRORS, ERRORS, InputSchema
@@ -25,7 +26,7 @@ from telcodesk.core.errors import ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.inbox import selectors, services
 from telcodesk.messaging.models import Conversation, Message, Template
-from telcodesk.messaging.sending import message_send_template
+from telcodesk.messaging.sending import message_send_interactive, message_send_template
 
 router = Router()
 
@@ -70,6 +71,18 @@ class TemplateIn(InputSchema):
         max_length=20,
         description="{{1}}, {{2}}...; default: filled from the customer and conversation",
     )
+
+
+class ChoiceIn(InputSchema):
+    id: str = Field(..., min_length=1, max_length=256, description="echoed back when tapped")
+    title: str = Field(..., min_length=1, max_length=24)
+
+
+class InteractiveIn(InputSchema):
+    body: str = Field(..., min_length=1, max_length=1024)
+    buttons: list[ChoiceIn] | None = Field(None, description="reply buttons, up to 3")
+    rows: list[ChoiceIn] | None = Field(None, description="list rows, up to 10")
+    list_button: str = Field("", max_length=20, description="the list's button text")
 
 
 class AssignIn(InputSchema):
@@ -330,6 +343,56 @@ def conversations_send_template(
         raise _invalid("template_id", _("Give a template_id or a template name."))
     message = message_send_template(
         actor_or_none=actor, conversation=conversation, template=template, params=payload.params
+    )
+    return Status(201, message_out(message))
+
+
+@router.post(
+    "/conversations/{conversation_id}/interactive",
+    response={201: MessageOut, **SEND_ERRORS},
+    summary="Send reply buttons or a list",
+)
+def conversations_send_interactive(
+    request: HttpRequest, conversation_id: int, payload: InteractiveIn
+) -> Status[dict[str, Any]]:
+    """Queue up to 3 reply buttons, or a list of up to 10 rows (inside the 24-hour window)."""
+    actor = _actor(request)
+    conversation = _conversation(actor, conversation_id)
+    message = message_send_interactive(
+        actor_or_none=actor,
+        conversation=conversation,
+        body=payload.body,
+        buttons=[(b.id, b.title) for b in payload.buttons] if payload.buttons else None,
+        rows=[(r.id, r.title) for r in payload.rows] if payload.rows else None,
+        list_button=payload.list_button,
+    )
+    return Status(201, message_out(message))
+
+
+@router.post(
+    "/conversations/{conversation_id}/media",
+    response={201: MessageOut, **SEND_ERRORS},
+    summary="Send a photo or document",
+)
+def conversations_send_media(
+    request: HttpRequest,
+    conversation_id: int,
+    file: File[UploadedFile],
+    caption: Form[str] = "",
+) -> Status[dict[str, Any]]:
+    """``multipart/form-data`` with ``file`` (and an optional ``caption``): the file is
+    uploaded to the provider, then queued as an image or document message."""
+    actor = _actor(request)
+    conversation = _conversation(actor, conversation_id)
+    if len(caption) > 1024:
+        raise _invalid("caption", _("Write a caption of at most 1024 characters."))
+    message = services.conversation_media_send(
+        actor=actor,
+        conversation=conversation,
+        data=file.read(),
+        mime_type=file.content_type or "application/octet-stream",
+        filename=file.name or "",
+        caption=caption,
     )
     return Status(201, message_out(message))
 

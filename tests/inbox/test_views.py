@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from telcodesk.accounts.models import Team
+from telcodesk.accounts.models import AuditLog, Team
 from telcodesk.messaging.models import Conversation, Message, MessageStatus, Template
 from tests.conftest import World
 from tests.messaging.helpers import make_channel, message_body, post_signed
@@ -353,6 +353,12 @@ def test_an_agent_takes_an_unassigned_conversation(world: World) -> None:
     assert (
         conversation.assigned_team is not None and conversation.assigned_team.name == "Front line"
     )
+    entry = AuditLog.objects.get(action="conversation.assign")
+    assert (entry.actor, entry.object_id, entry.changes["user"]) == (
+        world.agent,
+        str(conversation.pk),
+        [None, world.agent.pk],
+    )
 
 
 def test_an_agent_may_not_assign_to_others_nor_take_anothers_conversation(world: World) -> None:
@@ -371,6 +377,7 @@ def test_an_agent_may_not_assign_to_others_nor_take_anothers_conversation(world:
     free.refresh_from_db()
     taken.refresh_from_db()
     assert (free.assigned_user_id, taken.assigned_user_id) == (None, world.back_office.pk)
+    assert not AuditLog.objects.filter(action="conversation.assign").exists()
 
 
 def test_a_supervisor_assigns_within_the_organization_only(world: World) -> None:
@@ -409,3 +416,36 @@ def test_closing_moves_the_conversation_to_the_closed_filter(world: World) -> No
     assert conversation.status == "closed"
     assert rows(client.get(LIST).content.decode()) == []
     assert rows(client.get(LIST + "?status=closed").content.decode()) == [conversation.pk]
+
+
+def test_the_agent_sends_reply_buttons_from_the_composer(world: World) -> None:
+    channel = make_channel(world.operator)
+    conversation = conversation_for(channel, wa_id="59171234567", last_inbound_at=recent())
+    agent = signed_in(world.agent)
+    assert "Reply buttons" in agent.get(thread_url(conversation)).content.decode()
+
+    response = agent.post(
+        thread_url(conversation, "inbox:buttons"),
+        {"body": "¿Qué plan preferís?", "button": ["300 Mb", "600 Mb", ""]},
+        headers=htmx(None),
+    )
+
+    assert response.status_code == 200
+    message = Message.objects.get(conversation=conversation, direction="out")
+    assert (message.kind, message.body) == (Message.Kind.INTERACTIVE, "¿Qué plan preferís?")
+    buttons = message.payload["interactive"]["action"]["buttons"]
+    assert [b["reply"]["title"] for b in buttons] == ["300 Mb", "600 Mb"]
+
+
+def test_reply_buttons_without_a_button_or_with_a_long_title_send_nothing(world: World) -> None:
+    channel = make_channel(world.operator)
+    conversation = conversation_for(channel, wa_id="59171234567", last_inbound_at=recent())
+    agent = signed_in(world.agent)
+    for buttons in (["", ""], ["Un botón con un título larguísimo"]):
+        response = agent.post(
+            thread_url(conversation, "inbox:buttons"),
+            {"body": "¿Cuál?", "button": buttons},
+            headers=htmx(None),
+        )
+        assert response.status_code == 422
+    assert not Message.objects.filter(direction="out").exists()

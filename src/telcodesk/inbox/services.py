@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from telcodesk.accounts.models import Membership, Team, User
+from telcodesk.accounts.services import audit_record
 from telcodesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.inbox.selectors import VIEW_PERMISSION, is_supervisor, lead_of
@@ -133,9 +134,19 @@ def conversation_assign(
             )
     if team is None and membership is not None:
         team = membership.team
+    before = [locked.assigned_user_id, locked.assigned_team_id]
+    after = [user.pk if user else None, team.pk if team else None]
     locked.assigned_user = user
     locked.assigned_team = team
     locked.save(update_fields=["assigned_user", "assigned_team", "updated_at"])
+    if before != after:
+        audit_record(
+            actor=actor,
+            action="conversation.assign",
+            object_type="messaging.conversation",
+            object_id=locked.pk,
+            changes={"user": [before[0], after[0]], "team": [before[1], after[1]]},
+        )
     conversation.assigned_user = user
     conversation.assigned_team = team
     return conversation

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:conversation_id>/send/", views.send_view, name="send"),
     path("<int:conversation_id>/template/", views.template_send_view, name="template"),
     path("<int:conversation_id>/upload/", views.media_send_view, name="upload"),
+    path("<int:conversation_id>/buttons/", views.buttons_send_view, name="buttons"),
     path("<int:conversation_id>/media/<int:message_id>/", views.media_view, name="media"),
     path("<int:conversation_id>/assign/", views.assign_view, name="assign"),
     path("<int:conversation_id>/take/", views.take_view, name="take"),

@@ -24,7 +24,7 @@ from telcodesk.customers.views import console_view
 from telcodesk.inbox import selectors, services
 from telcodesk.inbox.media import media_fetch
 from telcodesk.messaging.models import Conversation
-from telcodesk.messaging.sending import message_send_template
+from telcodesk.messaging.sending import message_send_interactive, message_send_template
 
 LIST_LIMIT = 100
 
@@ -283,6 +283,26 @@ def template_send_view(request: HttpRequest, actor: Actor, conversation_id: int)
         params = [p.strip()[:1000] for p in request.POST.getlist("params")][:20]
         message_send_template(
             actor_or_none=actor, conversation=conversation, template=template, params=params
+        )
+    except DomainError as exc:
+        return _composer_answer(request, actor, conversation, error=exc)
+    return _composer_answer(request, actor, conversation)
+
+
+@require_POST
+@console_view
+def buttons_send_view(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResponse:
+    """A text with up to 3 reply buttons the customer taps (inside the 24-hour window)."""
+    conversation = selectors.conversation_get(actor=actor, conversation_id=conversation_id)
+    titles = [t.strip() for t in request.POST.getlist("button") if t.strip()]
+    try:
+        if not titles:
+            raise ValidationFailed(_("Write at least one button."))
+        message_send_interactive(
+            actor_or_none=actor,
+            conversation=conversation,
+            body=request.POST.get("body", ""),
+            buttons=[(f"agent:{index}", title) for index, title in enumerate(titles)],
         )
     except DomainError as exc:
         return _composer_answer(request, actor, conversation, error=exc)

@@ -203,3 +203,45 @@ def test_a_bot_button_longer_than_whatsapp_allows_is_refused(tmp_path: Path) -> 
     found = problems(data, tmp_path)
 
     assert list(found) == ["organizations[1].bots[1].messages[0].buttons[0]"]
+
+
+def _payment_email(data: dict[str, Any]) -> dict[str, Any]:
+    techstore = reseller(data)["pipelines"][2]
+    wait = techstore["automations"][0]["do"][1]
+    email: dict[str, Any] = wait["then"][1]
+    assert email["action"] == "send_email"
+    return email
+
+
+def test_a_send_email_naming_an_unknown_e_mail_template_is_refused(tmp_path: Path) -> None:
+    data = bundled()
+    _payment_email(data)["template"] = "pago-atrasado"
+
+    # The YAML anchor makes both attempts name it; the first is reported.
+    path, message = only(problems(data, tmp_path))
+
+    assert path == "organizations[1].pipelines[2].automations[0].do[1].then[1].template"
+    assert message == '"pago-atrasado" is not an e-mail template of this organization in es.'
+
+
+def test_a_send_email_with_a_template_and_an_inline_subject_is_refused(tmp_path: Path) -> None:
+    data = bundled()
+    _payment_email(data)["subject"] = "Tu pedido"
+
+    found = problems(data, tmp_path)
+
+    assert all(
+        messages[0].endswith("Give either an e-mail template or both a subject and a body.")
+        for messages in found.values()
+    )
+
+
+def test_an_e_mail_template_defined_twice_is_refused(tmp_path: Path) -> None:
+    data = bundled()
+    templates = reseller(data)["email_templates"]
+    templates.append(dict(templates[0]))
+
+    path, message = only(problems(data, tmp_path))
+
+    assert path == "organizations[1].email_templates[1].name"
+    assert message == 'E-mail template "pago-pendiente" (es) is defined twice.'

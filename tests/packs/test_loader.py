@@ -35,8 +35,9 @@ EXPECTED = {
 
 
 # The bundled version of each pack (claro-ar-reseller 1.1.0 added the pipelines' data,
-# 1.1.1 the entry pipeline and the offer stages, 1.2.0 the bots and automations).
-VERSIONS = {name: "1.0.0" for name in EXPECTED} | {"claro-ar-reseller": "1.2.0"}
+# 1.1.1 the entry pipeline and the offer stages, 1.2.0 the bots and automations, 1.2.1
+# the e-mail template).
+VERSIONS = {name: "1.0.0" for name in EXPECTED} | {"claro-ar-reseller": "1.2.1"}
 
 
 def bundled(name: str) -> dict[str, Any]:
@@ -371,7 +372,7 @@ def test_load_and_list_report_what_happened() -> None:
     assert listing[0].split() == ["NAME", "VERSION", "LOADED", "TITLE"]
     rows = {line.split()[0]: line.split()[1:3] for line in listing[1:]}
     assert rows == {
-        "claro-ar-reseller": ["1.2.0", "-"],
+        "claro-ar-reseller": ["1.2.1", "-"],
         "claro-br": ["1.0.0", "-"],
         "cnt-ec": ["1.0.0", "-"],
         "comteco-bo": ["1.0.0", "1.0.0"],

@@ -301,14 +301,6 @@ def _unpaid(claro: Claro, channel: Channel) -> Lead:
     )
 
 
-def _email_module_exists() -> bool:
-    try:
-        import telcodesk.messaging.email  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def test_no_realizo_el_pago_calls_now_and_tries_twice_more_by_chat_and_mail(
     claro: Claro, channel: Channel
 ) -> None:
@@ -340,7 +332,6 @@ def test_no_realizo_el_pago_calls_now_and_tries_twice_more_by_chat_and_mail(
     }
 
 
-@pytest.mark.skipif(not _email_module_exists(), reason="messaging.email is not built yet")
 def test_with_an_e_mail_channel_the_attempts_go_out_by_mail_too(
     claro: Claro, channel: Channel
 ) -> None:
@@ -362,6 +353,40 @@ def test_with_an_e_mail_channel_the_attempts_go_out_by_mail_too(
         "lu@example.com",
     )
     assert mail.body.startswith("Hola Lucía: el pago de tu pedido todavía no se acreditó.")
+    assert mail.body.endswith("Agente Claro")  # {organization}, from the pack's e-mail template
+
+
+def test_the_pack_declares_the_payment_reminder_e_mail_template(claro: Claro) -> None:
+    from telcodesk.messaging.models import EmailTemplate
+
+    template = EmailTemplate.objects.get(organization=claro.reseller)
+    assert (template.name, template.language, template.subject, template.pack_name) == (
+        "pago-pendiente",
+        "es",
+        "Tu pedido en la tienda de Agente Claro",
+        "claro-ar-reseller",
+    )
+    assert "{customer_name}" in template.body
+
+
+def test_an_e_mail_template_that_is_gone_skips_the_attempt_with_its_reason(
+    claro: Claro, channel: Channel
+) -> None:
+    from telcodesk.messaging.models import EmailTemplate
+    from tests.messaging.test_email_support import make_email_channel
+
+    make_email_channel(claro.reseller)
+    EmailTemplate.objects.filter(organization=claro.reseller).update(is_active=False)
+    lead = _unpaid(claro, channel)
+    assert lead.lost_at is not None
+
+    tick(now=lead.lost_at + timedelta(hours=24, seconds=1))
+
+    run = AutomationRun.objects.get(lead=lead, action="send_email")
+    assert (run.outcome, run.detail_text) == (
+        "skipped",
+        "the organization has no such e-mail template",
+    )
 
 
 def test_a_reply_cancels_the_payment_attempts(claro: Claro, channel: Channel) -> None:

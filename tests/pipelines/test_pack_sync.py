@@ -63,8 +63,11 @@ def test_loading_the_pack_creates_the_three_pipelines_with_every_stage_and_reaso
         3 + 32 + 13 + 14,
         0,
     )
-    # 10 WhatsApp templates and 7 quick replies
-    assert (result.applied["messaging"].created, result.applied["messaging"].updated) == (17, 0)
+    # 10 WhatsApp templates, 7 quick replies and 1 e-mail template
+    assert (result.applied["messaging"].created, result.applied["messaging"].updated) == (
+        10 + 7 + 1,
+        0,
+    )
     assert Pipeline.objects.filter(organization__slug="claro-ar").count() == 0
 
 

@@ -20,9 +20,9 @@ from typing import Any
 from django.utils import timezone
 
 from telcodesk.accounts.models import Organization
-from telcodesk.messaging.models import QuickReply, Template
+from telcodesk.messaging.models import EmailTemplate, QuickReply, Template
 from telcodesk.packs.loader import Tally
-from telcodesk.packs.schema import Pack, QuickReplySpec, TemplateSpec
+from telcodesk.packs.schema import EmailTemplateSpec, Pack, QuickReplySpec, TemplateSpec
 
 # Fields whose change needs a new approval.
 _REVIEWED = ("category", "body", "param_fields", "buttons")
@@ -116,13 +116,54 @@ def _quick_replies_sync(
         tally.add("updated")
 
 
+def _email_templates_sync(
+    specs: list[EmailTemplateSpec], organization: Organization, pack: Pack, tally: Tally
+) -> None:
+    """Upsert by (organization, name, language); ones the pack dropped become inactive."""
+    kept: list[int] = []
+    for spec in specs:
+        language = spec.language or organization.default_language
+        values = {
+            "subject": spec.subject,
+            "body": spec.body,
+            "is_active": True,
+            "pack_name": pack.name,
+        }
+        template = EmailTemplate.objects.filter(
+            organization=organization, name=spec.name, language=language
+        ).first()
+        if template is None:
+            template = EmailTemplate.objects.create(
+                organization=organization, name=spec.name, language=language, **values
+            )
+            tally.add("created")
+        else:
+            changed = [name for name, value in values.items() if getattr(template, name) != value]
+            if changed:
+                for name in changed:
+                    setattr(template, name, values[name])
+                template.save(update_fields=[*changed, "updated_at"])
+                tally.add("updated")
+            else:
+                tally.add("unchanged")
+        kept.append(template.pk)
+    dropped = EmailTemplate.objects.filter(
+        organization=organization, pack_name=pack.name, is_active=True
+    ).exclude(pk__in=kept)
+    for template in dropped:
+        template.is_active = False
+        template.save(update_fields=["is_active", "updated_at"])
+        tally.add("updated")
+
+
 def messages_apply(pack: Pack, organizations: Mapping[str, Organization]) -> Tally:
-    """Upsert every organization's templates and quick replies from ``pack``."""
+    """Upsert every organization's templates, quick replies and e-mail templates."""
     tally = Tally()
     for spec in pack.organizations:
         organization = organizations[spec.slug]
         _templates_sync(spec.templates, organization, pack, tally)
         _quick_replies_sync(spec.quick_replies, organization, pack, tally)
+        _email_templates_sync(spec.email_templates, organization, pack, tally)
     return tally
 
 

@@ -385,6 +385,23 @@ class QuickReplySpec(PackModel):
         return self
 
 
+class EmailTemplateSpec(PackModel):
+    """An e-mail (subject and body) in one language, sent by a ``send_email`` action."""
+
+    name: Annotated[
+        str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", max_length=120)
+    ]
+    language: Language | None = None
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+    @model_validator(mode="after")
+    def _check_texts(self) -> EmailTemplateSpec:
+        _check_text_placeholders(self.subject, "subject")
+        _check_text_placeholders(self.body, "body")
+        return self
+
+
 class BotMessageSpec(PackModel):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)]
     buttons: Annotated[list[ButtonTitle], Field(max_length=3)] = Field(default_factory=list)
@@ -467,12 +484,24 @@ class SendEmailAction(PackModel):
     """An e-mail to the lead's address (its customer's, or the tab field ``email``)."""
 
     action: Literal["send_email"]
-    subject: ShortName
-    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    # An e-mail template of the organization (sent in the customer's language when it
+    # has that version), or an inline subject and body.
+    template: Annotated[str, StringConstraints(max_length=120)] | None = None
+    subject: ShortName | None = None
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _check_body(self) -> SendEmailAction:
-        _check_text_placeholders(self.body, "body")
+        inline = self.subject is not None or self.body is not None
+        if (self.template is None) == (not inline) or (
+            inline and (self.subject is None or self.body is None)
+        ):
+            raise pack_rule_error(
+                "template",
+                _("Give either an e-mail template or both a subject and a body."),
+            )
+        if self.body is not None:
+            _check_text_placeholders(self.body, "body")
         return self
 
 
@@ -778,6 +807,7 @@ class OrganizationSpec(PackModel):
     pipelines: list[PipelineSpec] = Field(default_factory=list)
     templates: list[TemplateSpec] = Field(default_factory=list)
     quick_replies: list[QuickReplySpec] = Field(default_factory=list)
+    email_templates: list[EmailTemplateSpec] = Field(default_factory=list)
     bots: list[BotSpec] = Field(default_factory=list)
     notes: Text = ""
 
@@ -898,6 +928,26 @@ class OrganizationSpec(PackModel):
                 )
             shortcuts.add((reply.shortcut, reply.language))
         template_names = {name for name, language in templates if language == self.default_language}
+        email_templates: set[tuple[str, str]] = set()
+        for index, email in enumerate(self.email_templates):
+            if email.language is None:
+                email.language = self.default_language
+            elif email.language not in self.languages:
+                raise pack_rule_error(
+                    f"email_templates[{index}].language",
+                    _("The language %(language)s is not one of the organization's languages.")
+                    % {"language": email.language},
+                )
+            if (email.name, email.language) in email_templates:
+                raise pack_rule_error(
+                    f"email_templates[{index}].name",
+                    _('E-mail template "%(name)s" (%(language)s) is defined twice.')
+                    % {"name": email.name, "language": email.language},
+                )
+            email_templates.add((email.name, email.language))
+        email_names = {
+            name for name, language in email_templates if language == self.default_language
+        }
         open_stages = {
             stage.name.casefold()
             for pipeline in self.pipelines
@@ -945,6 +995,19 @@ class OrganizationSpec(PackModel):
                             f"{path}.bot",
                             _('"%(name)s" is not a bot of this organization.')
                             % {"name": action.bot},
+                        )
+                    if (
+                        isinstance(action, SendEmailAction)
+                        and action.template is not None
+                        and action.template not in email_names
+                    ):
+                        raise pack_rule_error(
+                            f"{path}.template",
+                            _(
+                                '"%(name)s" is not an e-mail template of this organization in '
+                                "%(language)s."
+                            )
+                            % {"name": action.template, "language": self.default_language},
                         )
                     if (
                         isinstance(action, SendTemplateAction)

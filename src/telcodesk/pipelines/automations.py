@@ -78,6 +78,7 @@ REPLIED = gettext_noop("the customer replied before the wait ended")
 LEFT_STAGE = gettext_noop("the lead left the stage the wait was started in")
 NO_EMAIL_ADDRESS = gettext_noop("the lead has no e-mail address")
 NO_EMAIL_CHANNEL = gettext_noop("the organization has no e-mail channel")
+NO_EMAIL_TEMPLATE = gettext_noop("the organization has no such e-mail template")
 
 
 @dataclass
@@ -155,34 +156,46 @@ def lead_email_address(lead: Lead) -> str:
 
 
 def _send_email(ctx: RunContext, action: dict[str, Any]) -> ActionResult:
-    """An e-mail through messaging.email (built separately); skipped when unavailable."""
+    """An e-mail to the lead's address: a pack e-mail template (in the customer's
+    language when it has that version) or an inline subject and body."""
+    from telcodesk.messaging.email import email_send, email_template_pick
     from telcodesk.messaging.sending import SendRefused
     from telcodesk.pipelines.bots import text_render
 
-    subject = str(action["subject"])
+    organization = ctx.lead.organization
+    subject, body = str(action.get("subject") or ""), str(action.get("body") or "")
+    language = organization.default_language
+    if action.get("template"):
+        customer = ctx.lead.customer
+        wanted = (customer.preferred_language if customer else "") or language
+        template = email_template_pick(
+            organization=organization, name=str(action["template"]), language=wanted
+        )
+        if template is None:
+            return ActionResult.skipped(NO_EMAIL_TEMPLATE, str(action["template"]))
+        subject, body, language = template.subject, template.body, template.language
     address = lead_email_address(ctx.lead)
     if not address:
         return ActionResult.skipped(NO_EMAIL_ADDRESS, subject)
-    try:
-        from telcodesk.messaging.email import email_send  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return ActionResult.skipped(NO_EMAIL_CHANNEL, subject)
-    body = text_render(
-        str(action["body"]),
-        organization=ctx.lead.organization,
-        conversation=ctx.lead.conversation,
-        agent=ctx.lead.owner,
-        lead=ctx.lead,
-    )
+
+    def render(text: str) -> str:
+        return text_render(
+            text,
+            organization=organization,
+            conversation=ctx.lead.conversation,
+            agent=ctx.lead.owner,
+            lead=ctx.lead,
+        )
+
     try:
         message = email_send(
             actor_or_none=ctx.actor,
-            organization=ctx.lead.organization,
+            organization=organization,
             to_address=address,
-            subject=subject,
-            body=body,
+            subject=render(subject),
+            body=render(body),
             customer=ctx.lead.customer,
-            language=ctx.lead.organization.default_language,
+            language=language,
         )
     except SendRefused as exc:
         if exc.reason == "no_email_channel":

@@ -12,19 +12,25 @@ template and one conversation per recipient, then queues N template messages thr
 its broker messages go to a bench-only Redis database and are discarded: the bench's
 own workers read the outbox table instead), and drains them with W worker processes,
 each a loop over ``messaging.outbox.outbox_message_send`` on the queued ids of its
-share, the rate limit kept in Redis (``TELCODESK_CACHE_URL``). The per-second rate is
+share, the rate limit kept in Redis (``TELCODESK_CACHE_URL``: the GCRA limiter's Lua
+script; ``--margin`` sets ``TELCODESK_SEND_RATE_MARGIN``). The per-second rate is
 measured from the sandbox's ``SandboxMessage.created_at`` (when the "provider"
 accepted each message) and, as a cross-check, from the outbox side (``Message.status_at``
 written when the answer is recorded). Baseline: the configured limit itself (ratio =
 achieved rate / limit). Prints figures and one JSON line; asserts nothing.
 
+``--limiter-only`` has the same loops take slots with no database work and no HTTP (the
+limiter's own pacing). Run it under ``flock /tmp/telcodesk-bench.lock``:
+
     .venv/bin/python bench/pacing.py                           # 20,000 at 80 and 500/s
     .venv/bin/python bench/pacing.py --limits 500 --messages 5000
+    .venv/bin/python bench/pacing.py --limiter-only            # 20,000 slots per limit
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing
 import os
@@ -53,7 +59,7 @@ from webhook_ingest import (
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/telcodesk_bench_pacing"
-# A Redis database of its own: the rate-limit windows and the discarded broker messages.
+# A Redis database of its own: the rate limiter's keys and the discarded broker messages.
 REDIS_DEFAULT = "redis://127.0.0.1:6379/9"
 SETTINGS_MODULE = "telcodesk_bench_pacing_settings"
 TEMPLATE_BODY = "Hola {{1}}, tu factura de {{2}} ya está disponible. Gracias por elegirnos."
@@ -77,6 +83,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=("service", "bulk"),
         default="service",
         help="queue through message_send_template, or bulk-create rows of the same shape",
+    )
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=None,
+        help="TELCODESK_SEND_RATE_MARGIN for the workers (default: the project's, 0.025)",
+    )
+    parser.add_argument(
+        "--limiter-only",
+        action="store_true",
+        help="only take slots (no database work, no HTTP): the limiter's own pacing",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", PG_DEFAULT))
@@ -402,6 +419,90 @@ def measure(channel: Any, limit: int) -> dict[str, Any]:
     }
 
 
+# --- the limiter alone -----------------------------------------------------------------------
+
+
+def limiter_loop(channel_id: int, slots: int, stamps: list[float]) -> None:
+    """Take ``slots`` slots of the channel, recording when each wait ended."""
+    from django.db import connection
+
+    from telcodesk.messaging.models import Channel
+    from telcodesk.messaging.ratelimit import send_slot_wait
+
+    try:
+        channel = Channel.objects.get(pk=channel_id)
+        for _ in range(slots):
+            while not send_slot_wait(channel=channel):
+                time.sleep(0.01)
+            stamps.append(time.time())
+    finally:
+        connection.close()
+
+
+def limiter_process(channel_id: int, threads: int, slots: int, results: Any) -> None:
+    stamps: list[list[float]] = [[] for _ in range(threads)]
+    loops = [
+        threading.Thread(target=limiter_loop, args=(channel_id, slots, stamps[t]))
+        for t in range(threads)
+    ]
+    for loop in loops:
+        loop.start()
+    for loop in loops:
+        loop.join()
+    results.put([stamp for part in stamps for stamp in part])
+
+
+def run_limiter_only(args: argparse.Namespace, limit: int, index: int) -> dict[str, Any]:
+    """The same loops taking slots with no database work and no HTTP: what the limiter
+    alone does when the machine keeps up (the time each wait ended, per second)."""
+    from django.db import connections
+
+    from telcodesk.messaging.ratelimit import send_rate_margin, slot_interval_us
+
+    channel, _template = create_channel(
+        limit=limit, base_url="http://127.0.0.1:9/unused", index=100 + index
+    )
+    loops = args.workers * args.threads
+    per_loop = args.messages // loops
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    processes = [
+        context.Process(target=limiter_process, args=(channel.pk, args.threads, per_loop, results))
+        for _ in range(args.workers)
+    ]
+    started = time.perf_counter()
+    for process in processes:
+        process.start()
+    stamps = sorted(stamp for _ in processes for stamp in results.get())
+    for process in processes:
+        process.join()
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    counts = per_second(stamps)
+    result = {
+        "limit": limit,
+        "slots": len(stamps),
+        "seconds": time.perf_counter() - started,
+        "margin": send_rate_margin(),
+        "paced_rate": 1_000_000 / slot_interval_us(limit),
+        "stats": rate_stats(counts, limit),
+        "gap_min_ms": min(gaps) * 1000 if gaps else 0.0,
+        "gap_median_ms": sorted(gaps)[len(gaps) // 2] * 1000 if gaps else 0.0,
+        "counts": counts,
+    }
+    stats = result["stats"]
+    print(
+        f"limiter only, limit {limit}/s: {len(stamps):,} slots by {loops} loops in "
+        f"{result['seconds']:.1f} s; max {stats['max_per_second']}/s, mean "
+        f"{stats['mean_full_seconds']:.1f}/s (min {stats['min_full_second']}), within 5 % "
+        f"{stats['within_5pct_share']:.0%}, seconds over {stats['seconds_over_limit']}; "
+        f"gap between wake-ups min {result['gap_min_ms']:.2f} ms, median "
+        f"{result['gap_median_ms']:.2f} ms",
+        flush=True,
+    )
+    return result
+
+
 def run_limit(args: argparse.Namespace, limit: int, index: int, base_url: str) -> dict[str, Any]:
     channel, template = create_channel(limit=limit, base_url=base_url, index=index)
     create_conversations(channel, args.messages)
@@ -415,15 +516,29 @@ def run_limit(args: argparse.Namespace, limit: int, index: int, base_url: str) -
         f"draining with {args.workers} workers x {args.threads} loops...",
         flush=True,
     )
+    from telcodesk.messaging.ratelimit import send_rate_margin, slot_interval_us
+
     queries = count_send_queries(channel)
     print(f"[{limit}/s] SQL statements for one outbox_message_send: {queries}", flush=True)
+    interval_us = slot_interval_us(limit)
+    print(
+        f"[{limit}/s] limiter: margin {send_rate_margin():.3f}, one slot every "
+        f"{interval_us} µs ({1_000_000 / interval_us:.1f}/s)",
+        flush=True,
+    )
     # Generous: below the limit the drain runs at what the machine can do.
     timeout = args.messages / limit * 3 + 600
+    load_before = os.getloadavg()[0]
     seconds, outcomes = drain(
         channel.pk, workers=args.workers, threads=args.threads, timeout=timeout
     )
+    load_after = os.getloadavg()[0]
     result = {
         "limit": limit,
+        "margin": send_rate_margin(),
+        "slot_interval_us": interval_us,
+        "paced_rate": 1_000_000 / interval_us,
+        "loadavg_drain": [load_before, load_after],
         "messages": args.messages,
         "queue": args.queue,
         "queue_seconds": queue_seconds,
@@ -441,7 +556,9 @@ def describe(result: dict[str, Any]) -> str:
     limit = result["limit"]
     lines = [
         f"limit {limit}/s: {result['messages']:,} messages drained in "
-        f"{result['drain_seconds']:.1f} s; outcomes {result['outcomes']}; statuses "
+        f"{result['drain_seconds']:.1f} s (paced at {result['paced_rate']:.1f}/s, margin "
+        f"{result['margin']:.3f}; load average {result['loadavg_drain'][0]:.1f} before, "
+        f"{result['loadavg_drain'][1]:.1f} after); outcomes {result['outcomes']}; statuses "
         f"{result['statuses']}; sandbox accepted {result['sandbox_accepted']:,}",
     ]
     for side, label in (("sandbox", "sandbox created_at"), ("outbox", "outbox status_at")):
@@ -462,7 +579,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"PostgreSQL database {args.pg_url.rsplit('/', 1)[1]}: create and migrate...", flush=True)
     pg_recreate(args.pg_url)
     setup_django(args.pg_url, args.redis)
+    from django.conf import settings
     from django.core.management import call_command
+
+    if args.margin is not None:
+        # Before the workers fork: they inherit it.
+        settings.TELCODESK_SEND_RATE_MARGIN = args.margin
     from django.db import connections
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -493,7 +615,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"sandbox: gunicorn {args.worker_class} on 127.0.0.1:{port}", flush=True)
         try:
             for index, limit in enumerate(limits):
-                results.append(run_limit(args, limit, index, base_url))
+                if args.limiter_only:
+                    results.append(run_limiter_only(args, limit, index))
+                else:
+                    results.append(run_limit(args, limit, index, base_url))
         finally:
             gunicorn_stop(server)
             connections.close_all()
@@ -509,7 +634,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f} (1 min)."
     )
     for result in results:
-        print(describe(result))
+        if not args.limiter_only:
+            print(describe(result))
     print(
         json.dumps(
             {"benchmark": "pacing", "loadavg": [load_before[0], load_after[0]], "results": results}

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "telcodesk.messaging",
     "telcodesk.inbox",
     "telcodesk.coverage",
+    "telcodesk.mailsandbox",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +190,9 @@ TELCODESK_WHATSAPP_WEBHOOK_MAX_BYTES = env_int(
 TELCODESK_WHATSAPP_TIMEOUT_SECONDS = env_int(
     "TELCODESK_WHATSAPP_TIMEOUT_SECONDS", 10, minimum=1, maximum=300
 )
+TELCODESK_WEBHOOK_PROCESS_THREADS = env_int(
+    "TELCODESK_WEBHOOK_PROCESS_THREADS", 0, minimum=0, maximum=64
+)
 TELCODESK_EMAIL_INBOUND_MAX_BYTES = env_int(
     "TELCODESK_EMAIL_INBOUND_MAX_BYTES", 10_485_760, minimum=1024, maximum=104_857_600
 )
@@ -199,6 +203,7 @@ TELCODESK_EMAIL_TIMEOUT_SECONDS = env_int(
 # The WhatsApp sandbox (a local Graph API stand-in and phone simulator): on in the
 # embedded/demo mode, off in production unless asked for.
 SANDBOX_ENABLED = env_bool("TELCODESK_SANDBOX", default=DEBUG)
+TELCODESK_MAIL_SANDBOX_PORT = env_int("TELCODESK_MAIL_SANDBOX_PORT", 8025, minimum=1, maximum=65535)
 
 # --- cache (login throttling falls back to the database, see accounts.throttle) --------
 REDIS_CACHE_URL = env_url("TELCODESK_CACHE_URL", schemes=("redis", "rediss"))

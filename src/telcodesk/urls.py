@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("telcodesk.accounts.urls")),
     path("messaging/", include("telcodesk.messaging.urls")),
+    path("mailsandbox/", include("telcodesk.mailsandbox.urls")),
     path("inbox/", include("telcodesk.inbox.urls")),
     path("leads/", include("telcodesk.pipelines.urls")),
     path("coverage/", include("telcodesk.coverage.urls")),

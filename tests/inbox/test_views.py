@@ -353,7 +353,7 @@ def test_an_agent_takes_an_unassigned_conversation(world: World) -> None:
     assert (
         conversation.assigned_team is not None and conversation.assigned_team.name == "Front line"
     )
-    entry = AuditLog.objects.get(action="conversation.assign")
+    entry = AuditLog.objects.get(object_type="messaging.conversation")
     assert (entry.actor, entry.object_id, entry.changes["user"]) == (
         world.agent,
         str(conversation.pk),
@@ -377,7 +377,7 @@ def test_an_agent_may_not_assign_to_others_nor_take_anothers_conversation(world:
     free.refresh_from_db()
     taken.refresh_from_db()
     assert (free.assigned_user_id, taken.assigned_user_id) == (None, world.back_office.pk)
-    assert not AuditLog.objects.filter(action="conversation.assign").exists()
+    assert not AuditLog.objects.filter(object_type="messaging.conversation").exists()
 
 
 def test_a_supervisor_assigns_within_the_organization_only(world: World) -> None:

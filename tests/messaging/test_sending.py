@@ -15,13 +15,13 @@ from django.utils import timezone
 from telcodesk.automation.models import Timer
 from telcodesk.customers.models import Customer, TimelineEvent
 from telcodesk.customers.services import customer_create
-from telcodesk.messaging import outbox, ratelimit
+from telcodesk.messaging import outbox
 from telcodesk.messaging.models import (
     Channel,
-    ChannelSendWindow,
     Conversation,
     Message,
     MessageStatus,
+    MessageStatusEvent,
     Template,
     TemplateStatusEvent,
 )
@@ -272,6 +272,64 @@ def test_a_second_worker_on_the_same_message_sends_nothing(world: World) -> None
     assert second.payloads == []
 
 
+def test_the_body_sent_carries_the_key_and_is_kept_with_every_outcome(world: World) -> None:
+    message = _queued(world)
+    conversation = message.conversation
+    others = [
+        message_send_text(actor_or_none=None, conversation=conversation, body=f"Hola {n}")
+        for n in range(2)
+    ]
+    outcomes = {
+        "sent": ScriptedClient("wamid.K1"),
+        "failed": ScriptedClient(ProviderError(100, "(#100) Invalid parameter", retryable=False)),
+        "retry": ScriptedClient(ProviderError(130429, "(#130429) Rate limit", retryable=True)),
+    }
+    for row, (outcome, client) in zip([message, *others], outcomes.items(), strict=True):
+        assert "biz_opaque_callback_data" not in row.payload
+        assert outbox_message_send(message_id=row.pk, client=client) == outcome
+        row.refresh_from_db()
+        assert client.payloads == [row.payload]
+        assert row.payload["biz_opaque_callback_data"] == row.idempotency_key
+
+
+def test_statuses_that_came_before_the_answer_apply_when_the_send_is_recorded(
+    world: World,
+) -> None:
+    message = _queued(world)
+    later = timezone.now() + timedelta(seconds=30)
+    MessageStatusEvent.objects.create(
+        organization=message.organization,
+        channel=message.channel,
+        provider_message_id="wamid.EARLY",
+        status="delivered",
+        occurred_at=later,
+    )
+    assert outbox_message_send(message_id=message.pk, client=ScriptedClient("wamid.EARLY")) == (
+        "sent"
+    )
+    message.refresh_from_db()
+    assert (message.status, message.status_at, message.provider_message_id) == (
+        MessageStatus.DELIVERED,
+        later,
+        "wamid.EARLY",
+    )
+    assert MessageStatusEvent.objects.get().message_id == message.pk
+
+
+def test_a_send_costs_five_sql_statements(
+    world: World, monkeypatch: pytest.MonkeyPatch, django_assert_num_queries: Any
+) -> None:
+    # claim UPDATE; SELECT the message with its channel; UPDATE to sent with the wamid
+    # and the body; EXISTS early statuses; UPDATE the conversation (+ the transaction's
+    # savepoint and release, inside the test's own transaction).
+    message = _queued(world)
+    monkeypatch.setattr(outbox, "send_slot_wait", lambda **kwargs: True)
+    with django_assert_num_queries(7):
+        assert outbox_message_send(message_id=message.pk, client=ScriptedClient("wamid.Q")) == (
+            "sent"
+        )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_workers_claim_a_message_once(
     world: World, monkeypatch: pytest.MonkeyPatch
@@ -386,59 +444,7 @@ def test_a_4xx_that_cannot_succeed_fails_at_once(world: World) -> None:
 # --- rate limit ---------------------------------------------------------------------------------
 
 
-def test_sends_in_one_second_never_exceed_the_channel_limit(world: World) -> None:
-    channel = make_channel(world.operator, rate_limit_per_second=3)
-    second = 1_800_000_000.0
-    taken = [ratelimit.send_slot_take(channel=channel, now=second + i / 20) for i in range(10)]
-    assert taken == [True] * 3 + [False] * 7
-    assert ratelimit.send_slot_take(channel=channel, now=second + 1) is True
-    assert ChannelSendWindow.objects.get(channel=channel, second=int(second)).count == 3
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_limit_holds_across_concurrent_workers(world: World) -> None:
-    channel = make_channel(world.operator, rate_limit_per_second=5)
-    workers, tries = 6, 4
-    second = 1_800_000_000.5
-    barrier = threading.Barrier(workers)
-    results: list[bool] = []
-
-    def work() -> None:
-        try:
-            barrier.wait(timeout=10)
-            for _ in range(tries):
-                results.append(ratelimit.send_slot_take(channel=channel, now=second))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert len(results) == workers * tries
-    assert results.count(True) == 5
-
-
-def test_a_worker_waits_for_the_next_window(world: World) -> None:
-    channel = make_channel(world.operator, rate_limit_per_second=1)
-    clock = [1_800_000_000.2]
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(round(seconds, 3))
-        clock[0] += seconds
-
-    def now() -> float:
-        return clock[0]
-
-    assert ratelimit.send_slot_wait(channel=channel, clock=now, sleep=sleep) is True
-    assert ratelimit.send_slot_wait(channel=channel, clock=now, sleep=sleep) is True
-    assert slept == [0.801]
-    assert (
-        ratelimit.send_slot_wait(channel=channel, max_wait_seconds=0, clock=now, sleep=sleep)
-        is False
-    )
+# The limiter itself: tests/messaging/test_ratelimit.py.
 
 
 def test_a_throttled_message_goes_back_to_the_queue_without_using_an_attempt(
@@ -466,31 +472,3 @@ def test_the_sweep_requeues_a_message_a_killed_worker_left_sending(world: World)
 def test_channels_default_to_80_messages_per_second(world: World) -> None:
     assert make_channel(world.operator).rate_limit_per_second == 80
     assert Channel.objects.get().opt_out_keywords == ["BAJA", "STOP", "SAIR"]
-
-
-def _redis_available() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=0.5).ping())
-    except Exception:
-        return False
-
-
-@pytest.mark.skipif(not _redis_available(), reason="needs Redis on 127.0.0.1:6379")
-def test_with_a_redis_cache_the_limit_is_a_redis_counter(world: World) -> None:
-    from django.test import override_settings
-
-    channel = make_channel(world.operator, rate_limit_per_second=2)
-    redis_cache = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/15",
-            "KEY_PREFIX": f"test-{channel.pk}-{timezone.now().timestamp()}",
-        }
-    }
-    with override_settings(CACHES=redis_cache):
-        second = timezone.now().timestamp() // 1 + 0.5
-        taken = [ratelimit.send_slot_take(channel=channel, now=second) for _ in range(4)]
-    assert taken == [True, True, False, False]
-    assert not ChannelSendWindow.objects.exists()

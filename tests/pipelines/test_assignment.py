@@ -59,7 +59,9 @@ class TestServices:
         assert taken.owner_id == claro.agent.pk
         conversation.refresh_from_db()
         assert conversation.assigned_user_id == claro.agent.pk
-        entry = AuditLog.objects.get(action="lead.assign", object_id=str(lead.pk))
+        entry = AuditLog.objects.get(
+            action="update", object_type="pipelines.lead", object_id=str(lead.pk)
+        )
         assert entry.changes["owner"] == [None, claro.agent.pk]
 
     def test_a_conversation_someone_answers_keeps_its_agent(self, claro: Claro) -> None:
@@ -87,7 +89,7 @@ class TestServices:
             lead_take(actor=claro.actor(claro.agent), lead=lead)
         lead.refresh_from_db()
         assert lead.owner_id == claro.other_agent.pk
-        assert not AuditLog.objects.filter(action="lead.assign").exists()
+        assert not AuditLog.objects.filter(object_type="pipelines.lead").exists()
 
     def test_an_agent_cannot_give_a_lead_to_someone_else(self, claro: Claro) -> None:
         lead = unowned_lead(claro)

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from telcodesk.accounts.models import Membership, Team, User
+from telcodesk.accounts.models import AuditLog, Membership, Team, User
 from telcodesk.accounts.services import audit_record
 from telcodesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telcodesk.core.tenancy import Actor
@@ -142,7 +142,7 @@ def conversation_assign(
     if before != after:
         audit_record(
             actor=actor,
-            action="conversation.assign",
+            action=AuditLog.Action.UPDATE,
             object_type="messaging.conversation",
             object_id=locked.pk,
             changes={"user": [before[0], after[0]], "team": [before[1], after[1]]},

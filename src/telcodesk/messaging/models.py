@@ -572,24 +572,24 @@ class QuickReply(OrganizationOwnedModel):
         return f"#{self.shortcut} [{self.language}]"
 
 
-class ChannelSendWindow(models.Model):
-    """How many messages a channel sent in one wall-clock second (the rate limit).
+class ChannelSendSlot(models.Model):
+    """The next free send slot of a channel: the rate limit's state without Redis.
 
-    One row per channel and second, incremented with a conditional update
-    (``count < limit``), so the limit holds whatever the number of workers.
+    One row per channel. A worker takes the slot ``max(now, next_slot_us)`` and moves
+    ``next_slot_us`` one interval (1 / limit) further in a single conditional
+    ``UPDATE``, so the slots stay evenly spaced whatever the number of workers
+    (``messaging.ratelimit``).
     """
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
-    second = models.BigIntegerField(help_text=_("Unix time, whole seconds"))
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["channel", "second"], name="send_window_unique")
-        ]
+    channel = models.OneToOneField(
+        Channel, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    next_slot_us = models.BigIntegerField(
+        default=0, help_text=_("Unix time of the next free slot, in microseconds")
+    )
 
     def __str__(self) -> str:
-        return f"{self.channel_id}@{self.second}: {self.count}"
+        return f"{self.channel_id}: next slot at {self.next_slot_us}"
 
 
 class SandboxMessage(models.Model):

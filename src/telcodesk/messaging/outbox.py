@@ -25,7 +25,13 @@ from django.utils.translation import gettext_noop
 
 from telcodesk.automation.services import timer_schedule
 from telcodesk.core.tasks import enqueue_on_commit
-from telcodesk.messaging.models import Channel, Conversation, Message, MessageStatus
+from telcodesk.messaging.models import (
+    Channel,
+    Conversation,
+    Message,
+    MessageStatus,
+    MessageStatusEvent,
+)
 from telcodesk.messaging.providers.smtp import SmtpSender
 from telcodesk.messaging.providers.whatsapp_cloud import (
     OUTSIDE_WINDOW_CODE,
@@ -128,7 +134,12 @@ def _wake_at(message: Message, due_at: datetime) -> None:
 
 @transaction.atomic
 def _requeue(
-    message: Message, *, due_at: datetime, count_attempt: bool, error: ProviderError | None
+    message: Message,
+    *,
+    due_at: datetime,
+    count_attempt: bool,
+    error: ProviderError | None,
+    payload: dict[str, Any] | None = None,
 ) -> None:
     fields: dict[str, object] = {
         "status": MessageStatus.QUEUED,
@@ -141,59 +152,88 @@ def _requeue(
         fields.update(
             error_code=error.code, error_title=error.title[:255], error_details=error.details
         )
+    if payload is not None:
+        fields["payload"] = payload
     Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(**fields)
     message.refresh_from_db(fields=["attempts"])
     _wake_at(message, due_at)
 
 
-def _fail(message: Message, *, error: ProviderError, title: str) -> None:
-    Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-        status=MessageStatus.FAILED,
-        status_at=timezone.now(),
-        error_code=error.code,
-        error_title=title[:255],
-        error_details=error.details or error.title,
-        next_attempt_at=None,
-        updated_at=timezone.now(),
-    )
-
-
-def _record_sent(message: Message, wamid: str) -> None:
+def _fail(
+    message: Message,
+    *,
+    error: ProviderError,
+    title: str,
+    payload: dict[str, Any] | None = None,
+) -> None:
     now = timezone.now()
-    with transaction.atomic():
+    fields: dict[str, object] = {
+        "status": MessageStatus.FAILED,
+        "status_at": now,
+        "error_code": error.code,
+        "error_title": title[:255],
+        "error_details": error.details or error.title,
+        "next_attempt_at": None,
+        "updated_at": now,
+    }
+    if payload is not None:
+        fields["payload"] = payload
+    Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(**fields)
+
+
+def _record_sent(message: Message, wamid: str, *, payload: dict[str, Any] | None = None) -> None:
+    """Sent, the provider's id and the payload sent in one ``UPDATE``, then the
+    conversation; statuses that arrived before the answer are applied only if any."""
+    now = timezone.now()
+    fields: dict[str, object] = {
+        "status": MessageStatus.SENT,
         # Whole seconds, like the provider's timestamps: a "delivered" in the same
         # second still counts as newer than our "sent".
-        Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-            status=MessageStatus.SENT,
-            status_at=now.replace(microsecond=0),
-            next_attempt_at=None,
-            error_code=None,
-            error_title="",
-            error_details="",
-            updated_at=now,
+        "status_at": now.replace(microsecond=0),
+        "provider_message_id": wamid,
+        "next_attempt_at": None,
+        "error_code": None,
+        "error_title": "",
+        "error_details": "",
+        "updated_at": now,
+    }
+    if payload is not None:
+        fields["payload"] = payload
+    with transaction.atomic():
+        recorded = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            **fields
         )
-        message.refresh_from_db()
-        message_provider_id_assign(message=message, provider_message_id=wamid)
+        if (
+            not recorded  # no longer ours (requeued as stale): record the id the long way
+            or MessageStatusEvent.objects.filter(
+                channel_id=message.channel_id, provider_message_id=wamid, message=None
+            ).exists()
+        ):
+            if not recorded and payload is not None:
+                Message.objects.filter(pk=message.pk).update(payload=payload)
+            message.refresh_from_db()
+            message_provider_id_assign(message=message, provider_message_id=wamid)
         Conversation.objects.filter(pk=message.conversation_id).filter(
             Q(last_outbound_at__isnull=True) | Q(last_outbound_at__lt=now)
         ).update(last_outbound_at=now)
 
 
-def _idempotency_key_attach(message: Message) -> None:
-    """Carry our idempotency key in a Cloud API body (``biz_opaque_callback_data``).
+def _payload_to_send(message: Message) -> dict[str, Any] | None:
+    """The body with our idempotency key in ``biz_opaque_callback_data``, if it changes.
 
     Meta echoes the field in the status webhooks of the message, so a send repeated
     after a crash (the at-least-once edge of ``outbox_sweep``) is recognisable by the
-    key. Stored on the row too, so the payload kept is the payload sent.
+    key. The body is stored on the row with the outcome (the same ``UPDATE``), so the
+    payload kept is the payload sent. None when there is nothing to add (e-mail, or
+    the key is already there).
     """
     if (
         message.channel.kind != Channel.Kind.WHATSAPP_CLOUD
         or not message.idempotency_key
         or message.payload.get(CALLBACK_DATA_FIELD) == message.idempotency_key
     ):
-        return
-    message.payload = {**message.payload, CALLBACK_DATA_FIELD: message.idempotency_key}
-    Message.objects.filter(pk=message.pk).update(payload=message.payload)
+        return None
+    return {**message.payload, CALLBACK_DATA_FIELD: message.idempotency_key}
 
 
 def outbox_message_send(
@@ -206,15 +246,18 @@ def outbox_message_send(
     now = timezone.now()
     if not outbox_message_claim(message_id=message_id, now=now):
         return "skipped"
-    message = Message.objects.select_related("channel", "organization").get(pk=message_id)
+    # The organization is read only on the rare requeue paths (its timer): lazily.
+    message = Message.objects.select_related("channel").get(pk=message_id)
     channel = message.channel
     if not send_slot_wait(channel=channel, max_wait_seconds=max_wait_seconds):
         due = timezone.now() + timedelta(seconds=THROTTLE_RETRY_SECONDS)
         _requeue(message, due_at=due, count_attempt=False, error=None)
         return "throttled"
-    _idempotency_key_attach(message)
+    payload = _payload_to_send(message)
     try:
-        result = (client or client_for_channel(channel)).send(message.payload)
+        result = (client or client_for_channel(channel)).send(
+            payload if payload is not None else message.payload
+        )
     except ProviderError as error:
         decision = failure_decision(error, attempts=message.attempts)
         logger.info(
@@ -223,12 +266,16 @@ def outbox_message_send(
         )
         if decision.retry:
             _requeue(
-                message, due_at=timezone.now() + decision.delay, count_attempt=True, error=error
+                message,
+                due_at=timezone.now() + decision.delay,
+                count_attempt=True,
+                error=error,
+                payload=payload,
             )
             return "retry"
-        _fail(message, error=error, title=decision.title)
+        _fail(message, error=error, title=decision.title, payload=payload)
         return "failed"
-    _record_sent(message, result.wamid)
+    _record_sent(message, result.wamid, payload=payload)
     return "sent"
 
 

@@ -11,8 +11,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.conf import settings
+from django.db import connections, router, transaction
+from django.db.models import Case, F, Model, Q, Value, When
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -105,16 +107,51 @@ def db_json(value: Any) -> Any:
     return value
 
 
+def _insert_or_ignore(obj: Model, *, conflict: str) -> bool:
+    """``INSERT obj ... ON CONFLICT <conflict> DO NOTHING RETURNING pk``: True if inserted.
+
+    One statement and no savepoint where ``get_or_create`` needs four; a concurrent
+    insert of the same key waits for the other transaction and then does nothing.
+    ``conflict`` names the unique index (its columns and, for a partial one, its
+    condition), as both PostgreSQL and SQLite (3.35+) take it. Sets ``obj.pk``.
+    """
+    model = type(obj)
+    meta = model._meta
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    fields = [f for f in meta.concrete_fields if not f.generated]
+    if obj.pk is None:
+        fields = [f for f in fields if f is not meta.pk]
+    query = InsertQuery(model)
+    query.insert_values(fields, [obj])
+    [(statement, params)] = query.get_compiler(using=alias).as_sql()
+    pk_column = connection.ops.quote_name(meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{statement} ON CONFLICT {conflict} DO NOTHING RETURNING {pk_column}", params
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = alias
+    return True
+
+
 # --- raw events ------------------------------------------------------------------------
 
 
-@transaction.atomic
 def webhook_event_record(
     *, channel: Channel, body: str, headers: Mapping[str, str], request_id: str = ""
 ) -> WebhookEvent:
-    """Store a webhook body whose signature was verified; process it after commit."""
-    from telcodesk.messaging.tasks import process_webhook_event
+    """Store a webhook body whose signature was verified; process it after commit.
 
+    One ``INSERT`` (committed on its own in autocommit, or with the caller's
+    transaction), then, once committed: with a broker, the task is enqueued; without
+    one, the event is processed in this process: handed to the background threads when
+    ``TELCODESK_WEBHOOK_PROCESS_THREADS`` is set, else right here, before returning.
+    """
     event = WebhookEvent.objects.create(
         channel=channel,
         provider=channel.kind,
@@ -125,44 +162,83 @@ def webhook_event_record(
         headers={name: headers[name] for name in HEADERS_KEPT if headers.get(name)},
         request_id=request_id[:64],
     )
-    enqueue_on_commit(process_webhook_event, event.pk)
+    event_id = event.pk
+    if not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        from telcodesk.messaging.tasks import process_webhook_event
+
+        enqueue_on_commit(process_webhook_event, event_id)
+    elif getattr(settings, "TELCODESK_WEBHOOK_PROCESS_THREADS", 0) > 0:
+        from telcodesk.messaging.webhooks import webhook_event_submit
+
+        transaction.on_commit(lambda: webhook_event_submit(event_id=event_id))
+    else:
+        # Embedded mode: what the eager Celery task would do, without its overhead.
+        from telcodesk.messaging.webhooks import webhook_event_process
+
+        transaction.on_commit(lambda: webhook_event_process(event_id=event_id))
     return event
 
 
 # --- conversations and inbound messages -------------------------------------------------
 
 
+CONVERSATION_CONFLICT = '("channel_id", "external_address")'
+# The partial unique index message_unique_provider_id, written as Django creates it.
+MESSAGE_CONFLICT = '("channel_id", "provider_message_id") WHERE NOT ("provider_message_id" = \'\')'
+
+
 def conversation_for_inbound(*, channel: Channel, event: InboundMessage) -> Conversation:
-    """The conversation with the sender of ``event``, created on the first message."""
-    address = event.wa_id or event.user_id
-    forms = whatsapp_id_phone_forms(event.wa_id, region=channel.organization.country or "US")
-    conversation, created = Conversation.objects.get_or_create(
-        channel=channel,
-        external_address=db_text(address)[:254],
-        defaults={
-            "organization_id": channel.organization_id,
-            "display_name": db_text(event.profile_name)[:200],
-            "external_user_id": db_text(event.user_id)[:128],
-            "phone_e164": forms[0] if forms else "",
-        },
+    """The conversation with the sender of ``event``, created on the first message.
+
+    A known conversation is one ``SELECT`` (with its customer); a new one an ``INSERT
+    ... ON CONFLICT DO NOTHING`` (and a ``SELECT`` when another worker created it first).
+    The returned conversation carries ``channel`` (and its organization) as given.
+    """
+    address = db_text(event.wa_id or event.user_id)[:254]
+    found = Conversation.objects.select_related("customer").filter(
+        channel=channel, external_address=address
     )
-    if not created and event.profile_name and conversation.display_name != event.profile_name:
+    conversation = found.first()
+    if conversation is None:
+        forms = whatsapp_id_phone_forms(event.wa_id, region=channel.organization.country or "US")
+        conversation = Conversation(
+            organization_id=channel.organization_id,
+            channel=channel,
+            external_address=address,
+            display_name=db_text(event.profile_name)[:200],
+            external_user_id=db_text(event.user_id)[:128],
+            phone_e164=forms[0] if forms else "",
+        )
+        if not _insert_or_ignore(conversation, conflict=CONVERSATION_CONFLICT):
+            conversation = found.get()
+    elif event.profile_name and conversation.display_name != event.profile_name:
         conversation.display_name = db_text(event.profile_name)[:200]
         conversation.save(update_fields=["display_name", "updated_at"])
+    # Spare the handlers (conversation.channel.organization) two queries.
+    conversation.channel = channel
+    if conversation.organization_id == channel.organization_id:
+        conversation.organization = channel.organization
     return conversation
 
 
-def _conversation_link_customer(*, conversation: Conversation, wa_id: str) -> None:
+def _conversation_link_customer(
+    *, conversation: Conversation, wa_id: str, channel: Channel
+) -> None:
     if conversation.customer_id is not None or not wa_id:
         return
-    customer = customer_for_whatsapp_id(organization=conversation.channel.organization, wa_id=wa_id)
+    customer = customer_for_whatsapp_id(
+        organization=channel.organization, wa_id=wa_id, remember_miss=True
+    )
     if customer is None:
         return
     # Only if no one linked it meanwhile (an agent in the inbox, another worker).
-    Conversation.objects.filter(pk=conversation.pk, customer__isnull=True).update(
+    linked = Conversation.objects.filter(pk=conversation.pk, customer__isnull=True).update(
         customer=customer, updated_at=timezone.now()
     )
-    conversation.refresh_from_db(fields=["customer"])
+    if linked:
+        conversation.customer = customer
+    else:
+        conversation.refresh_from_db(fields=["customer"])
 
 
 def _message_fields(event: InboundMessage) -> dict[str, Any]:
@@ -183,7 +259,7 @@ def _message_fields(event: InboundMessage) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def inbound_message_record(
     *, channel: Channel, event: InboundMessage, webhook_event: WebhookEvent | None = None
 ) -> tuple[Message, bool]:
@@ -191,27 +267,31 @@ def inbound_message_record(
 
     Returns the message and whether it was new. Only a new message bumps the
     conversation (unread count, last inbound time, reopened) and writes the timeline;
-    two workers racing on the same message meet at the unique constraint and the loser
-    gets the winner's row (get_or_create retries the read after an IntegrityError).
+    two workers racing on the same message meet at the unique constraint: the message
+    is inserted with ``ON CONFLICT DO NOTHING``, so the loser waits for the winner's
+    commit, inserts nothing and reads the winner's row. Runs in the caller's
+    transaction (no savepoint): an error rolls back the caller's work too.
     """
     conversation = conversation_for_inbound(channel=channel, event=event)
     received_at = event.sent_at or timezone.now()
-    message, created = Message.objects.get_or_create(
+    provider_message_id = db_text(event.provider_message_id)[:191]
+    message = Message(
+        organization_id=channel.organization_id,
         channel=channel,
-        provider_message_id=db_text(event.provider_message_id)[:191],
-        defaults={
-            "organization_id": channel.organization_id,
-            "conversation": conversation,
-            "direction": Message.Direction.INBOUND,
-            "status": MessageStatus.RECEIVED,
-            "status_at": received_at,
-            "sent_at": received_at,
-            "webhook_event": webhook_event,
-            **_message_fields(event),
-        },
+        provider_message_id=provider_message_id,
+        conversation=conversation,
+        direction=Message.Direction.INBOUND,
+        status=MessageStatus.RECEIVED,
+        status_at=received_at,
+        sent_at=received_at,
+        webhook_event=webhook_event,
+        **_message_fields(event),
     )
-    if not created:
-        return message, False
+    if not provider_message_id:
+        message.save(force_insert=True)  # no id to be idempotent on (Meta always sends one)
+    elif not _insert_or_ignore(message, conflict=MESSAGE_CONFLICT):
+        existing = Message.objects.get(channel=channel, provider_message_id=provider_message_id)
+        return existing, False
     if event.kind == Message.Kind.REVOKE and event.reply_to:
         Message.objects.filter(channel=channel, provider_message_id=event.reply_to).update(
             revoked_at=received_at, updated_at=timezone.now()
@@ -225,7 +305,7 @@ def inbound_message_record(
         )
     if event.kind not in NOT_CONVERSATIONAL:
         conversation_inbound_bump(conversation=conversation, received_at=received_at)
-    _conversation_link_customer(conversation=conversation, wa_id=event.wa_id)
+    _conversation_link_customer(conversation=conversation, wa_id=event.wa_id, channel=channel)
     if event.kind == Message.Kind.TEXT and is_opt_out(channel=channel, text=message.body):
         conversation_opt_out_record(conversation=conversation, message=message, at=received_at)
     if conversation.customer is not None and event.kind not in NOT_CONVERSATIONAL:
@@ -252,15 +332,20 @@ def inbound_message_record(
 
 
 def conversation_inbound_bump(*, conversation: Conversation, received_at: datetime) -> None:
-    """A new message from the customer: one more unread, reopened, last inbound time."""
+    """A new message from the customer: one more unread, reopened, last inbound time
+    (never moved backwards). One ``UPDATE``."""
     Conversation.objects.filter(pk=conversation.pk).update(
         unread_count=F("unread_count") + 1,
         status=Conversation.Status.OPEN,
         updated_at=timezone.now(),
+        last_inbound_at=Case(
+            When(
+                Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=received_at),
+                then=Value(received_at),
+            ),
+            default=F("last_inbound_at"),
+        ),
     )
-    Conversation.objects.filter(pk=conversation.pk).filter(
-        Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=received_at)
-    ).update(last_inbound_at=received_at)
 
 
 def inbound_handlers_run(message: Message, conversation: Conversation) -> None:

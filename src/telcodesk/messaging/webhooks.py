@@ -5,14 +5,27 @@ LOCKED`` on PostgreSQL; SQLite serialises writers anyway), applies every parsed 
 in the same transaction and marks it processed. A crash rolls everything back and the
 event stays pending for the sweep (``webhook_events_process_pending``); an error marks
 it failed with the reason, and the webhook has long been answered 200 either way.
+
+Without a broker, ``TELCODESK_WEBHOOK_PROCESS_THREADS`` (opt-in) hands the stored
+event's id to a small pool of threads in the web process (``webhook_event_submit``)
+instead of processing it before the response. The queue is bounded; when it is full
+the event is processed in the request, as without the setting. The event is already
+committed when its id is queued, so a crash loses only the in-memory queue: the sweep
+processes what stayed pending.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import queue
+import threading
+import time
 from datetime import timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -128,3 +141,103 @@ def webhook_events_process_pending(*, older_than_seconds: int = 60, limit: int =
         .values_list("pk", flat=True)[:limit]
     )
     return sum(1 for event_id in ids if webhook_event_process(event_id=event_id) is not None)
+
+
+# --- opt-in background processing in the web process (no broker) ---------------------
+
+BACKGROUND_QUEUE_SIZE = 1000
+BACKGROUND_DRAIN_SECONDS = 5.0
+
+
+class BackgroundProcessor:
+    """A bounded queue of event ids and the daemon threads that process them."""
+
+    STOP = -1
+
+    def __init__(self, *, threads: int, capacity: int = BACKGROUND_QUEUE_SIZE) -> None:
+        self.queue: queue.Queue[int] = queue.Queue(maxsize=capacity)
+        self.stopped = False
+        self.pid = os.getpid()
+        self.threads = [
+            threading.Thread(target=self._run, name=f"webhook-events-{n}", daemon=True)
+            for n in range(threads)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def submit(self, event_id: int) -> bool:
+        """Queue ``event_id``; False when the queue is full or the pool stopped."""
+        if self.stopped:
+            return False
+        try:
+            self.queue.put_nowait(event_id)
+        except queue.Full:
+            return False
+        return True
+
+    def _run(self) -> None:
+        while True:
+            event_id = self.queue.get()
+            if event_id == self.STOP:
+                connection.close()
+                self.queue.task_done()
+                return
+            try:
+                webhook_event_process(event_id=event_id)
+            except Exception:  # webhook_event_process keeps its own errors; be safe
+                logger.exception("webhook event thread", extra={"webhook_event_id": event_id})
+            finally:
+                # Like the end of a request: no connection kept past CONN_MAX_AGE or
+                # across a database restart.
+                close_old_connections()
+                self.queue.task_done()
+
+    def drain(self, timeout: float = BACKGROUND_DRAIN_SECONDS) -> bool:
+        """Wait up to ``timeout`` seconds for the queue to empty; True if it did."""
+        deadline = time.monotonic() + timeout
+        while self.queue.unfinished_tasks:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def stop(self, timeout: float = BACKGROUND_DRAIN_SECONDS) -> None:
+        """Process what is queued (up to ``timeout``), then end the threads; events
+        still queued stay pending for the sweep."""
+        self.stopped = True
+        self.drain(timeout)
+        for _thread in self.threads:
+            try:
+                self.queue.put(self.STOP, timeout=timeout)
+            except queue.Full:
+                break
+        for thread in self.threads:
+            thread.join(timeout)
+
+
+_background: BackgroundProcessor | None = None
+_background_lock = threading.Lock()
+
+
+def background_processor() -> BackgroundProcessor | None:
+    """This process's pool (started on first use, again after a fork), or None if off."""
+    global _background
+    threads = int(getattr(settings, "TELCODESK_WEBHOOK_PROCESS_THREADS", 0) or 0)
+    if threads <= 0:
+        return None
+    processor = _background
+    if processor is not None and processor.pid == os.getpid():
+        return processor
+    with _background_lock:
+        if _background is None or _background.pid != os.getpid():
+            _background = BackgroundProcessor(threads=threads)
+            atexit.register(_background.stop)
+        return _background
+
+
+def webhook_event_submit(*, event_id: int) -> None:
+    """Process a committed event in the background threads, or here if they are off or
+    their queue is full."""
+    processor = background_processor()
+    if processor is None or not processor.submit(event_id):
+        webhook_event_process(event_id=event_id)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from telcodesk.accounts.models import Membership, Team, User
+from telcodesk.accounts.models import AuditLog, Membership, Team, User
 from telcodesk.accounts.services import audit_record
 from telcodesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telcodesk.core.tenancy import Actor
@@ -97,7 +97,7 @@ def lead_assign(*, actor: Actor, lead: Lead, owner: User | None, team: Team | No
             ).update(assigned_user=owner, assigned_team=team)
         audit_record(
             actor=actor,
-            action="lead.assign",
+            action=AuditLog.Action.UPDATE,
             object_type="pipelines.lead",
             object_id=locked.pk,
             changes={key: [before[key], after[key]] for key in ("owner", "team")},

@@ -191,6 +191,9 @@ class Command(BaseCommand):
                     f"  {organization.slug}: WhatsApp sandbox channel; phone simulator at "
                     f"http://{host}:{port}/messaging/sandbox/phone/{channel.pk}/"
                 )
+        from telcodesk.mailsandbox.demo import mail_sandbox_channels
+
+        mail_sandbox_channels(host=host, port=port, write=self.stdout.write)
 
     def _users(self) -> list[tuple[str, str, str, str]]:
         logins: list[tuple[str, str, str, str]] = []

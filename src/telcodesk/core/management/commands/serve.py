@@ -34,6 +34,9 @@ class Command(BaseCommand):
             from telcodesk.automation.ticker import start_embedded_ticker
 
             ticker = start_embedded_ticker()
+        from telcodesk.mailsandbox.smtp import start_mail_sandbox_for_serve
+
+        mail_sandbox = start_mail_sandbox_for_serve(self.stdout.write)  # None when disabled
         try:
             run(host, port, application, ipv6=":" in host, threading=True, server_cls=WSGIServer)
         except KeyboardInterrupt:
@@ -41,3 +44,5 @@ class Command(BaseCommand):
         finally:
             if ticker is not None:
                 ticker.stop()
+            if mail_sandbox is not None:
+                mail_sandbox.stop()

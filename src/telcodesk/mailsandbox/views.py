@@ -1,0 +1,146 @@
+"""The mailbox simulator: one customer's mailbox talking to an e-mail channel.
+
+For signed-in members of the channel's organization, only while the sandbox is enabled.
+It shows what the channel mailed to an address (kept by the sandbox SMTP server) and
+sends the customer's replies through the channel's real, signed inbound webhook.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from telcodesk.accounts.services import actor_for_user
+from telcodesk.core.errors import DomainError
+from telcodesk.mailsandbox.models import SandboxMail
+from telcodesk.mailsandbox.services import (
+    MAX_REPLY_LENGTH,
+    mailbox_addresses,
+    mailbox_inbox,
+    mailbox_mail,
+    mailbox_thread,
+    sandbox_mail_store,
+    sandbox_reply_build,
+    sandbox_reply_post,
+)
+from telcodesk.messaging.email import email_address_normalize
+from telcodesk.messaging.models import Channel
+from telcodesk.messaging.providers.sandbox import Poster, http_poster
+
+
+def _own_base_url(request: HttpRequest) -> str:
+    """Where our own webhook answers: a setting, else the origin of this request."""
+    configured = getattr(settings, "TELCODESK_SANDBOX_WEBHOOK_BASE_URL", "")
+    return configured or request.build_absolute_uri("/").rstrip("/")
+
+
+def webhook_poster_for(request: HttpRequest) -> Poster:
+    """How the simulator reaches our inbound webhook: over HTTP, to ourselves."""
+    return http_poster(_own_base_url(request))
+
+
+def _channel_for(request: HttpRequest, channel_id: int) -> Channel:
+    if not settings.SANDBOX_ENABLED:
+        raise Http404
+    try:
+        actor = actor_for_user(request.user)  # type: ignore[arg-type]
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    channel = Channel.objects.filter(
+        pk=channel_id, organization=actor.organization, kind=Channel.Kind.EMAIL
+    ).first()
+    if channel is None:
+        raise Http404
+    return channel
+
+
+def _mails(request: HttpRequest, channel: Channel, address: str, error: str = "") -> HttpResponse:
+    return render(
+        request,
+        "mailsandbox/mails.html",
+        {
+            "channel": channel,
+            "address": address,
+            "mails": mailbox_thread(channel=channel, address=address),
+            "error": error,
+        },
+    )
+
+
+@login_required
+@require_GET
+def mailbox(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """The simulator page: the mailbox of one customer address."""
+    channel = _channel_for(request, channel_id)
+    address = email_address_normalize(request.GET.get("address", ""))
+    inbox = mailbox_inbox(channel=channel, address=address)
+    reply_to: SandboxMail | None = None
+    wanted = request.GET.get("reply", "")
+    if wanted.isdigit():
+        reply_to = next((mail for mail in inbox if mail.pk == int(wanted)), None)
+    if reply_to is None and inbox:
+        reply_to = inbox[-1]
+    return render(
+        request,
+        "mailsandbox/mailbox.html",
+        {
+            "channel": channel,
+            "address": address,
+            "address_given": request.GET.get("address", "")[:254],
+            "mails": mailbox_thread(channel=channel, address=address),
+            "inbox": inbox,
+            "reply_to": reply_to,
+            "recent_addresses": mailbox_addresses(channel=channel),
+        },
+    )
+
+
+@login_required
+@require_GET
+def mailbox_mails(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """The list of mails (polled by htmx every two seconds)."""
+    channel = _channel_for(request, channel_id)
+    return _mails(request, channel, email_address_normalize(request.GET.get("address", "")))
+
+
+@login_required
+@require_POST
+def mailbox_reply(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """The customer answers a mail: the reply goes, signed, to our inbound webhook."""
+    channel = _channel_for(request, channel_id)
+    address = email_address_normalize(request.POST.get("address", ""))
+    text = request.POST.get("text", "").strip()
+    mail_id = request.POST.get("mail", "")
+    mail = (
+        mailbox_mail(channel=channel, address=address, mail_id=int(mail_id))
+        if address and mail_id.isdigit()
+        else None
+    )
+    error = ""
+    if not address:
+        error = _("Enter the customer's e-mail address first.")
+    elif mail is None:
+        error = _("Choose a mail of this mailbox to answer.")
+    elif not text or len(text) > MAX_REPLY_LENGTH:
+        error = _("Write a reply of 1 to %(max)d characters.") % {"max": MAX_REPLY_LENGTH}
+    else:
+        reply = sandbox_reply_build(mail=mail, address=address, text=text)
+        sandbox_mail_store(
+            envelope_from=address,
+            envelope_to=[reply.to_address],
+            raw=reply.raw,
+            direction=SandboxMail.Direction.FROM_MAILBOX,
+        )
+        status = sandbox_reply_post(channel=channel, reply=reply, post=webhook_poster_for(request))
+        if status != 200:
+            error = _("The inbound webhook answered %(status)d.") % {"status": status}
+    if request.headers.get("HX-Request"):
+        return _mails(request, channel, address, error)
+    url = reverse("mailsandbox:mailbox", args=[channel.pk])
+    return HttpResponseRedirect(f"{url}?{urlencode({'address': address})}")

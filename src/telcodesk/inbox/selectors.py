@@ -272,9 +272,13 @@ class WindowState:
     open: bool
     closes_at: datetime | None
     remaining: timedelta | None
+    # E-mail has no 24-hour window: the composer always writes a reply.
+    is_email: bool = False
 
     @property
     def label(self) -> str:
+        if self.is_email:
+            return _("e-mail: no 24-hour window, the reply goes out as a threaded e-mail")
         if not self.open or self.remaining is None:
             return _("closed: only approved templates can be sent")
         minutes = max(int(self.remaining.total_seconds() // 60), 0)
@@ -286,6 +290,8 @@ class WindowState:
 
 def window_state(*, conversation: Conversation, now: datetime | None = None) -> WindowState:
     """The 24-hour customer-service window: open until 24 h after the last inbound."""
+    if conversation.channel.kind == Channel.Kind.EMAIL:
+        return WindowState(open=True, closes_at=None, remaining=None, is_email=True)
     now = now or timezone.now()
     last = conversation.last_inbound_at
     if last is None or last + SESSION_WINDOW <= now:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from telcodesk.accounts.models import AuditLog, Membership, Team, User
@@ -19,7 +19,7 @@ from telcodesk.accounts.services import audit_record
 from telcodesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.inbox.selectors import VIEW_PERMISSION, is_supervisor, lead_of
-from telcodesk.messaging.models import Conversation, Message
+from telcodesk.messaging.models import Channel, Conversation, Message
 from telcodesk.messaging.providers.whatsapp_cloud import ProviderError
 from telcodesk.messaging.sending import (
     SendRefused,
@@ -194,10 +194,47 @@ def composer_send(*, actor: Actor, conversation: Conversation, body: str) -> Com
     """What the reply box does with its text: "/name" fires a bot, anything else is a text."""
     _check_conversation(actor, conversation)
     text = body.strip()
+    if conversation.channel.kind == Channel.Kind.EMAIL:
+        return ComposerResult(
+            messages=[email_reply_send(actor=actor, conversation=conversation, body=text)]
+        )
     if text.startswith("/"):
         return bot_command_fire(actor=actor, conversation=conversation, name=text)
     message = message_send_text(actor_or_none=actor, conversation=conversation, body=text)
     return ComposerResult(messages=[message])
+
+
+def email_reply_subject(conversation: Conversation) -> str:
+    """ "Re: " and the subject of the thread's last mail; a generic subject otherwise."""
+    last = (
+        Message.objects.filter(conversation=conversation, kind=Message.Kind.EMAIL)
+        .order_by("-created_at", "-id")
+        .only("payload")
+        .first()
+    )
+    subject = " ".join(str((last.payload or {}).get("subject", "")).split()) if last else ""
+    if not subject:
+        with translation.override(conversation.organization.default_language):
+            return str(_("Your enquiry to %(organization)s")) % {
+                "organization": conversation.organization.display_name
+            }
+    return subject if subject.casefold().startswith("re:") else f"Re: {subject}"
+
+
+def email_reply_send(*, actor: Actor, conversation: Conversation, body: str) -> Message:
+    """The agent's reply in an e-mail conversation: a threaded e-mail through the outbox."""
+    from telcodesk.messaging.email import email_send
+
+    _check_conversation(actor, conversation)
+    return email_send(
+        actor_or_none=actor,
+        organization=conversation.organization,
+        to_address=conversation.external_address,
+        subject=email_reply_subject(conversation),
+        body=body,
+        customer=conversation.customer,
+        conversation=conversation,
+    )
 
 
 def conversation_media_send(

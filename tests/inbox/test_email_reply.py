@@ -39,6 +39,10 @@ def test_the_agent_replies_to_a_customer_mail_and_it_goes_out_threaded(
     page = agent.get(reverse("inbox:thread", args=[conversation.pk])).content.decode()
     assert "e-mail: no 24-hour window" in page
     assert 'id="composer-body"' in page
+    # WhatsApp-only tools are not offered for e-mail.
+    for whatsapp_only in ("Attach a file", "Reply buttons", 'class="composer-templates"'):
+        assert whatsapp_only not in page
+    assert "No customer record matches this e-mail address." in page
 
     response = agent.post(
         reverse("inbox:send", args=[conversation.pk]),

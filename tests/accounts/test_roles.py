@@ -10,6 +10,10 @@ EXPECTED = {
         "customer.edit",
         "customer.confirm_contact",
         "ledger.view",
+        "lead.view",
+        "lead.work",
+        "conversation.view",
+        "conversation.reply",
     },
     Role.BACK_OFFICE: {
         "customer.view",
@@ -17,6 +21,10 @@ EXPECTED = {
         "customer.edit",
         "customer.confirm_contact",
         "ledger.view",
+        "lead.view",
+        "lead.work",
+        "conversation.view",
+        "conversation.reply",
         "subscription.edit",
         "subscription.change_status",
         "ledger.edit",
@@ -27,13 +35,21 @@ EXPECTED = {
         "customer.edit",
         "customer.confirm_contact",
         "ledger.view",
+        "lead.view",
+        "lead.work",
+        "conversation.view",
+        "conversation.reply",
         "subscription.edit",
         "subscription.change_status",
         "ledger.edit",
         "audit.view",
         "team.manage",
+        "lead.assign",
+        "conversation.supervise",
     },
     Role.ADMIN: set(PERMISSIONS),
+    # An integration's API key feeds leads in and reads nothing.
+    Role.INTEGRATION: {"lead.intake"},
 }
 
 

@@ -15,6 +15,8 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", _("Supervisor")
     BACK_OFFICE = "back_office", _("Back office")
     ADMIN = "admin", _("Administrator")
+    # For API keys of integrations that only feed leads in (the online store's clicks).
+    INTEGRATION = "integration", _("Integration (lead intake only)")
 
 
 PERMISSIONS: dict[str, str] = {
@@ -28,6 +30,13 @@ PERMISSIONS: dict[str, str] = {
     "ledger.view": "See invoices, payments and balance",
     "ledger.edit": "Register invoices and payments",
     "audit.view": "Read the audit log of personal-data access",
+    "lead.view": "See pipelines, the board, leads, my queue and coverage areas",
+    "lead.work": "Create, take, move, win and lose leads; check coverage; fire bots",
+    "lead.assign": "Assign a lead to another agent or team, whoever owns it",
+    "lead.intake": "Feed leads in from an integration (the online store's payment-link clicks)",
+    "conversation.view": "Read the inbox and the conversations with customers",
+    "conversation.reply": "Reply to customers, send templates and bots, take a conversation",
+    "conversation.supervise": "See every conversation of the organization and assign them",
     "team.manage": "Create teams and assign people",
     "org.manage": "Change organization settings, API keys and packs",
 }
@@ -38,9 +47,18 @@ _AGENT = {
     "customer.edit",
     "customer.confirm_contact",
     "ledger.view",
+    "lead.view",
+    "lead.work",
+    "conversation.view",
+    "conversation.reply",
 }
 _BACK_OFFICE = _AGENT | {"subscription.edit", "subscription.change_status", "ledger.edit"}
-_SUPERVISOR = _BACK_OFFICE | {"audit.view", "team.manage"}
+_SUPERVISOR = _BACK_OFFICE | {
+    "audit.view",
+    "team.manage",
+    "lead.assign",
+    "conversation.supervise",
+}
 _ADMIN = set(PERMISSIONS)
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -48,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.BACK_OFFICE: frozenset(_BACK_OFFICE),
     Role.SUPERVISOR: frozenset(_SUPERVISOR),
     Role.ADMIN: frozenset(_ADMIN),
+    Role.INTEGRATION: frozenset({"lead.intake"}),
 }
 
 

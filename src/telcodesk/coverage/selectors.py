@@ -8,7 +8,7 @@ from telcodesk.accounts.models import Organization
 from telcodesk.core.tenancy import Actor
 from telcodesk.coverage.models import CoverageArea
 
-VIEW_PERMISSION = "customer.view"
+VIEW_PERMISSION = "lead.view"
 
 
 def coverage_owner_ids(*, organization: Organization) -> list[int]:

@@ -41,7 +41,7 @@ RESULT_FIELD = "coverage_result"
 COVERED_STAGE = "Con Cobertura"
 NOT_COVERED_REASON = "Fuera de cobertura"
 COVERED, NOT_COVERED, UNCHECKED = "covered", "not_covered", "unchecked"
-WORK_PERMISSION = "customer.edit"
+WORK_PERMISSION = "lead.work"
 # Ranges of the street listed as a hint when the number is not covered.
 HINT_RANGES = 3
 

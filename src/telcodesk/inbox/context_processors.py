@@ -14,7 +14,7 @@ def inbox(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     actor = request_actor(request)
-    if actor is None or not actor.can("customer.view"):
+    if actor is None or not actor.can("conversation.view"):
         return {}
     from telcodesk.inbox.selectors import unread_total
 

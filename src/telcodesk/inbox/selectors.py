@@ -32,9 +32,9 @@ from telcodesk.messaging.sending import SESSION_WINDOW, template_params_guess, t
 if TYPE_CHECKING:
     from telcodesk.pipelines.models import Lead
 
-VIEW_PERMISSION = "customer.view"
+VIEW_PERMISSION = "conversation.view"
 # Supervisors see every conversation of the organization ("all") and assign to anyone.
-SUPERVISE_PERMISSION = "team.manage"
+SUPERVISE_PERMISSION = "conversation.supervise"
 THREAD_MESSAGES_SHOWN = 200
 PREVIEW_LENGTH = 90
 

@@ -41,8 +41,15 @@ MAX_UPLOAD_BYTES = {"image": 5 * 1024 * 1024, "document": 100 * 1024 * 1024}
 MAX_UPLOAD_BYTES_DEFAULT = 16 * 1024 * 1024
 
 
-def _check_conversation(actor: Actor, conversation: Conversation) -> None:
-    actor.require(VIEW_PERMISSION)
+REPLY_PERMISSION = "conversation.reply"
+
+
+def _check_conversation(
+    actor: Actor, conversation: Conversation, *, permission: str = REPLY_PERMISSION
+) -> None:
+    """Writes to a conversation need "conversation.reply"; marking it read only needs
+    to see it."""
+    actor.require(permission)
     if conversation.organization_id != actor.organization.pk:
         raise NotFound(_("This conversation does not exist or is not yours."))
 
@@ -52,7 +59,7 @@ def _check_conversation(actor: Actor, conversation: Conversation) -> None:
 
 def conversation_mark_read(*, actor: Actor, conversation: Conversation) -> bool:
     """Zero the unread count (opening the thread). True if it was unread."""
-    _check_conversation(actor, conversation)
+    _check_conversation(actor, conversation, permission=VIEW_PERMISSION)
     changed = (
         Conversation.objects.filter(pk=conversation.pk, unread_count__gt=0).update(
             unread_count=0, updated_at=timezone.now()
@@ -161,7 +168,7 @@ def conversation_take(*, actor: Actor, conversation: Conversation) -> Conversati
         # The lead follows when nobody works it yet ("aceptar el lead").
         lead = lead_of(conversation=taken)
         taking_lead = lead is not None and lead.owner_id is None and lead.is_open
-        if taking_lead and actor.can("customer.edit"):
+        if taking_lead and actor.can("lead.work"):
             from telcodesk.pipelines.assignment import lead_take
 
             lead_take(actor=actor, lead=lead)  # type: ignore[arg-type]

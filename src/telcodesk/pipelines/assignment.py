@@ -30,7 +30,7 @@ from telcodesk.customers.services import timeline_add
 from telcodesk.pipelines.models import Lead
 from telcodesk.pipelines.services import WORK_PERMISSION, lead_lock
 
-ASSIGN_PERMISSION = "team.manage"
+ASSIGN_PERMISSION = "lead.assign"
 
 
 def _display(user: User | None) -> str:

@@ -42,7 +42,7 @@ from telcodesk.packs.schema import bot_lookup_key
 from telcodesk.pipelines.models import Bot, Lead, Stage, StageKind
 from telcodesk.pipelines.rules import stage_transition
 
-WORK_PERMISSION = "customer.edit"
+WORK_PERMISSION = "lead.work"
 
 # Why nothing was sent (untranslated source strings, stored on AutomationRun).
 NO_CONVERSATION = gettext_noop("no WhatsApp conversation with the customer yet")

@@ -16,7 +16,7 @@ def leads(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     actor = request_actor(request)
-    if actor is None or not actor.can("customer.view"):
+    if actor is None or not actor.can("lead.view"):
         return {}
     from telcodesk.pipelines.selectors import notifications_unread
 

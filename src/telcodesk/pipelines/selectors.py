@@ -37,7 +37,7 @@ from telcodesk.pipelines.rules import (
     riser_needed,
 )
 
-VIEW_PERMISSION = "customer.view"
+VIEW_PERMISSION = "lead.view"
 BOARD_COLUMN_LIMIT = 50
 # "Aguardando datos" without a reply after this long: call the customer (the stage's
 # sla_minutes overrides it).

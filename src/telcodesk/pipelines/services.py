@@ -46,7 +46,7 @@ from telcodesk.pipelines.tabs import missing_required, tab_data_clean
 
 # A won lead counts as "a sale in process" for duplicate detection this long.
 SALE_IN_PROCESS = timedelta(days=30)
-WORK_PERMISSION = "customer.edit"
+WORK_PERMISSION = "lead.work"
 CENTS = Decimal("0.01")
 
 

@@ -181,6 +181,42 @@ class TestCreate:
         }
         assert Lead.objects.count() == count
 
+    def test_the_prospects_e_mail_is_kept_corrected_and_cleared(self, claro: Claro) -> None:
+        client = client_for(claro.agent)
+        created = post(
+            client,
+            f"{API}/leads",
+            {
+                "pipeline_id": claro.pipeline("FIBRA").pk,
+                "phone": "11 4523-6789",
+                "source": "manual",
+                "email": " Martina@Example.COM ",
+            },
+        )
+        lead_id = created.json()["id"]
+
+        corrected = client.patch(
+            f"{API}/leads/{lead_id}",
+            json.dumps({"email": "martina.lopez@example.com"}),
+            content_type="application/json",
+        )
+        refused = client.patch(
+            f"{API}/leads/{lead_id}",
+            json.dumps({"email": "martina"}),
+            content_type="application/json",
+        )
+        after_refusal = Lead.objects.get(pk=lead_id).email
+        cleared = client.patch(
+            f"{API}/leads/{lead_id}", json.dumps({"email": ""}), content_type="application/json"
+        )
+
+        assert (created.status_code, created.json()["email"]) == (201, "martina@example.com")
+        assert corrected.json()["email"] == "martina.lopez@example.com"
+        assert refused.status_code == 422
+        assert refused.json()["details"] == {"email": ["Not a valid e-mail address."]}
+        assert after_refusal == "martina.lopez@example.com"
+        assert (cleared.status_code, cleared.json()["email"]) == (200, "")
+
     def test_an_unknown_field_is_refused(self, claro: Claro) -> None:
         response = post(
             client_for(claro.agent),

@@ -19,6 +19,7 @@ from telcodesk.pipelines.selectors import leads_with_undefined_reason_count
 from telcodesk.pipelines.services import (
     lead_close_automatically,
     lead_create,
+    lead_create_automatically,
     lead_greeting_record,
     lead_lose,
     lead_move,
@@ -147,23 +148,35 @@ def test_the_same_phone_may_have_a_lead_in_another_pipeline_or_after_a_loss(clar
     assert again.pk not in (fibra.pk, porta.pk)
 
 
-def test_a_system_stage_is_refused_as_start_for_an_agent_but_not_for_the_store(
-    claro: Claro,
+@pytest.mark.parametrize("who", ["agent", "agent API key"])
+def test_a_system_stage_is_refused_as_start_for_agents_and_their_keys(
+    claro: Claro, who: str
 ) -> None:
     links = claro.stage("TECHSTORE CHATS", "Links de pago")
-    store = Actor(organization=claro.reseller, role="agent", label="store API key")
+    actor = (
+        claro.actor(claro.agent)
+        if who == "agent"
+        else Actor(organization=claro.reseller, role="agent", label="an agent's API key")
+    )
 
     with pytest.raises(ValidationFailed, match='Only the system puts leads in "Links de pago"'):
         lead_create(
-            actor=claro.actor(claro.agent),
+            actor=actor,
             pipeline=claro.pipeline("TECHSTORE CHATS"),
             name="x",
             phone="11 2345-6789",
             source="store_click",
             stage=links,
         )
-    result = lead_create(
-        actor=store,
+
+    assert not Lead.objects.exists()
+
+
+def test_the_system_may_start_a_lead_in_a_system_stage(claro: Claro) -> None:
+    links = claro.stage("TECHSTORE CHATS", "Links de pago")
+
+    result = lead_create_automatically(
+        organization=claro.reseller,
         pipeline=claro.pipeline("TECHSTORE CHATS"),
         name="x",
         phone="11 2345-6789",
@@ -172,7 +185,28 @@ def test_a_system_stage_is_refused_as_start_for_an_agent_but_not_for_the_store(
     )
 
     assert result.lead.stage == links
-    assert LeadStageChange.objects.get(lead=result.lead).automatic is True
+    entry = LeadStageChange.objects.get(lead=result.lead)
+    assert (entry.automatic, entry.actor, entry.to_stage) == (True, None, links)
+
+
+@pytest.mark.parametrize("whose", ["operator, not assigned", "another organization"])
+def test_the_system_cannot_link_a_customer_the_organization_does_not_see(
+    claro: Claro, whose: str
+) -> None:
+    owner = claro.operator if whose.startswith("operator") else claro.outsider_org
+    stranger = Customer.objects.create(organization=owner, first_name="Ana", last_name="Ruiz")
+
+    with pytest.raises(NotFound):
+        lead_create_automatically(
+            organization=claro.reseller,
+            pipeline=claro.pipeline("FIBRA"),
+            name="Ana Ruiz",
+            phone="11 2345-6789",
+            source="channel",
+            customer=stranger,
+        )
+
+    assert not Lead.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,12 @@
-"""The online store's click intake: POST /api/v1/store/clicks into "Links de pago"."""
+"""The online store's click intake: POST /api/v1/store/clicks into "Links de pago".
+
+The store posts with an API key of the ``integration`` role ("lead.intake" only).
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,10 +16,15 @@ from django.test import Client
 from telcodesk.accounts.models import Organization
 from telcodesk.accounts.roles import Role
 from telcodesk.accounts.services import api_key_create
+from telcodesk.automation.tick import tick
 from telcodesk.core.errors import ValidationFailed
 from telcodesk.core.tenancy import Actor
-from telcodesk.pipelines.models import Lead, LeadStageChange, Pipeline
-from telcodesk.pipelines.services import lead_move
+from telcodesk.customers.models import Customer
+from telcodesk.customers.services import customer_assign, customer_create, email_add
+from telcodesk.pipelines.automations import lead_email_address
+from telcodesk.pipelines.models import AutomationRun, Lead, LeadStageChange, Pipeline
+from telcodesk.pipelines.services import lead_contact_update, lead_lose, lead_move
+from telcodesk.pipelines.store import store_customer_find
 from tests.pipelines.conftest import Claro
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +32,7 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/store/clicks"
 
 
-def api_key(organization: Organization, role: str = Role.AGENT) -> str:
+def api_key(organization: Organization, role: str = Role.INTEGRATION) -> str:
     admin = Actor(organization=organization, role=Role.ADMIN, label="setup")
     _key, secret = api_key_create(actor=admin, name="tienda online", role=role)
     return secret
@@ -94,6 +103,9 @@ def test_a_click_creates_a_lead_in_links_de_pago(claro: Claro, store: str) -> No
     assert lead.stage == claro.stage("TECHSTORE CHATS", "Links de pago")
     assert (lead.source, lead.source_ref) == ("store_click", "store:TS-1001")
     assert (lead.name, lead.phone, lead.document) == ("Martina López", "+541134567890", "30123456")
+    # No customer has this phone or document: a prospect, its contact on the lead.
+    assert (lead.email, lead.customer) == ("martina@example.com", None)
+    assert (body["lead"]["email"], body["lead"]["customer_id"]) == ("martina@example.com", None)
     assert (lead.value, lead.currency) == (Decimal("480000.00"), "ARS")
     assert lead.data == {
         "payment_app": "getnet",
@@ -170,6 +182,10 @@ def test_an_open_lead_in_another_pipeline_gives_a_warning(claro: Claro, store: s
         ({"items": []}, "body.items"),
         ({"total": "-1.00"}, "body.total"),
         ({"currency": "USD"}, "currency"),
+        (
+            {"customer": {"name": "X", "phone": "11 3456-7890", "email": "martina@"}},
+            "customer.email",
+        ),
     ],
 )
 def test_bad_clicks_are_refused_and_nothing_is_written(
@@ -204,11 +220,40 @@ def test_no_key_is_401(claro: Claro, store: str) -> None:
     assert not Lead.objects.exists()
 
 
-def test_a_key_whose_role_cannot_edit_is_403(claro: Claro, store: str) -> None:
-    response = post(api_key(claro.reseller, role="nobody"), click())
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        (Role.INTEGRATION, 201),
+        (Role.ADMIN, 201),
+        (Role.AGENT, 403),
+        (Role.BACK_OFFICE, 403),
+        (Role.SUPERVISOR, 403),
+        ("nobody", 403),
+    ],
+)
+def test_only_integration_and_administrator_keys_may_post_clicks(
+    claro: Claro, store: str, role: str, status: int
+) -> None:
+    response = post(api_key(claro.reseller, role=role), click())
 
-    assert response.status_code == 403
-    assert not Lead.objects.exists()
+    assert response.status_code == status
+    assert Lead.objects.filter(source="store_click").count() == (1 if status == 201 else 0)
+    if status == 403:
+        assert response.json() == {
+            "code": "forbidden",
+            "message": "Your role does not allow this action. Ask a supervisor or an "
+            "administrator.",
+            "details": {},
+        }
+
+
+def test_the_intake_writes_as_the_system_not_as_the_key(claro: Claro, store: str) -> None:
+    body = post(store, click()).json()
+
+    lead = Lead.objects.get(pk=body["lead"]["id"])
+    entry = LeadStageChange.objects.get(lead=lead)
+    assert (entry.actor, entry.automatic, entry.from_stage) == (None, True, None)
+    assert (lead.owner, body["lead"]["owner"]) == (None, None)
 
 
 def test_agents_cannot_move_a_store_lead_in_or_out_by_hand(claro: Claro, store: str) -> None:
@@ -240,3 +285,184 @@ def test_the_pipeline_needs_the_rule(claro: Claro, store: str) -> None:
 
     assert response.status_code == 422
     assert not Lead.objects.exists()
+
+
+# --- the customer: linked when the organization has exactly one with that phone/document ---
+
+
+def operator_customer(
+    claro: Claro,
+    *,
+    first_name: str = "Martina",
+    phone: str | None = None,
+    dni: str | None = None,
+    assigned: bool = True,
+) -> Customer:
+    """A customer of Claro Argentina (the operator), assigned to the reseller by default."""
+    operator = Actor(organization=claro.operator, role=Role.ADMIN, label="operator")
+    customer = customer_create(
+        actor=operator,
+        kind="person",
+        first_name=first_name,
+        last_name="López",
+        phones=[{"raw": phone}] if phone else [],
+        documents=[{"kind": "ar_dni", "number": dni}] if dni else [],
+    )
+    if assigned:
+        customer_assign(actor=operator, customer=customer, reseller=claro.reseller)
+    return customer
+
+
+def test_the_customer_with_the_phone_is_linked_mobile_9_or_not(claro: Claro, store: str) -> None:
+    customer = operator_customer(claro, phone="+54 9 11 3456-7890")
+
+    body = post(store, click()).json()
+
+    lead = Lead.objects.get(pk=body["lead"]["id"])
+    assert (lead.customer, body["lead"]["customer_id"]) == (customer, customer.pk)
+    # The contact typed in the store stays on the lead.
+    assert (lead.name, lead.phone, lead.email) == (
+        "Martina López",
+        "+541134567890",
+        "martina@example.com",
+    )
+
+
+def test_without_the_phone_the_customer_with_the_document_is_linked(
+    claro: Claro, store: str
+) -> None:
+    customer = operator_customer(claro, phone="+54 9 11 4000-0000", dni="30123456")
+
+    body = post(store, click()).json()
+
+    assert Lead.objects.get(pk=body["lead"]["id"]).customer == customer
+
+
+def test_a_customer_not_assigned_to_the_reseller_is_not_linked(claro: Claro, store: str) -> None:
+    operator_customer(claro, phone="+54 9 11 3456-7890", dni="30123456", assigned=False)
+
+    body = post(store, click()).json()
+
+    assert (body["outcome"], body["lead"]["customer_id"]) == ("created", None)
+
+
+def test_two_customers_with_the_phone_link_the_one_with_the_document(
+    claro: Claro, store: str
+) -> None:
+    operator_customer(claro, first_name="Rosa", phone="+54 9 11 3456-7890")
+    martina = operator_customer(claro, phone="+54 9 11 3456-7890", dni="30123456")
+
+    body = post(store, click()).json()
+
+    assert body["lead"]["customer_id"] == martina.pk
+
+
+def test_two_customers_with_the_phone_and_no_document_link_nobody(claro: Claro, store: str) -> None:
+    operator_customer(claro, first_name="Rosa", phone="+54 9 11 3456-7890")
+    operator_customer(claro, phone="+54 9 11 3456-7890")
+    leads = Lead.objects.count()
+
+    body = post(store, click()).json()
+
+    assert (body["outcome"], body["lead"]["customer_id"]) == ("created", None)
+    assert Lead.objects.count() == leads + 1
+
+
+def test_store_customer_find_says_who_matches(claro: Claro) -> None:
+    by_phone = operator_customer(claro, phone="+54 9 11 3456-7890")
+    by_document = operator_customer(claro, first_name="Rosa", dni="27999888")
+
+    def find(phone: str, document: str = "") -> Customer | None:
+        return store_customer_find(organization=claro.reseller, phone=phone, document=document)
+
+    assert find("+541134567890") == by_phone
+    assert find("+5491134567890", "27.999.888") == by_phone
+    assert find("+541155550000", "27.999.888") == by_document
+    assert find("+541155550000", "20-27999888-5") == by_document  # the CUIL of that DNI
+    assert find("+541155550000") is None
+    assert (
+        store_customer_find(organization=claro.outsider_org, phone="+541134567890", document="")
+        is None
+    )
+
+
+def test_a_moved_lead_gets_the_customer_and_the_e_mail(claro: Claro, store: str) -> None:
+    existing = claro.lead("TECHSTORE CHATS", phone="11 3456-7890", stage="Motorola")
+    customer = operator_customer(claro, phone="+54 11 3456-7890")
+
+    body = post(store, click(order_ref="TS-3003")).json()
+
+    existing.refresh_from_db()
+    assert (body["outcome"], body["lead"]["id"]) == ("moved", existing.pk)
+    assert (existing.customer, existing.email) == (customer, "martina@example.com")
+
+
+def test_a_moved_lead_keeps_the_customer_an_agent_linked(claro: Claro, store: str) -> None:
+    linked = operator_customer(claro, first_name="Rosa", phone="+54 11 4999-0000")
+    existing = claro.lead(
+        "TECHSTORE CHATS", phone="11 3456-7890", stage="Motorola", customer=linked
+    )
+    operator_customer(claro, phone="+54 11 3456-7890")
+
+    post(store, click(order_ref="TS-3004"))
+
+    existing.refresh_from_db()
+    assert existing.customer == linked
+
+
+# --- the e-mail: where the "No realizó el pago" attempts go ------------------------------
+
+
+def test_the_unpaid_reminder_e_mail_goes_to_the_address_given_in_the_store(
+    claro: Claro, store: str
+) -> None:
+    from tests.messaging.test_email_support import make_email_channel
+
+    make_email_channel(claro.reseller)
+    lead = Lead.objects.get(pk=post(store, click()).json()["lead"]["id"])
+    lead = lead_lose(
+        actor=claro.actor(claro.agent),
+        lead=lead,
+        reason=claro.reason("TECHSTORE CHATS", "No realizó el pago"),
+    )
+    assert lead.lost_at is not None
+
+    tick(now=lead.lost_at + timedelta(hours=24, seconds=1))
+
+    run = AutomationRun.objects.get(lead=lead, action="send_email")
+    assert run.outcome == "done"
+    assert run.message is not None
+    assert run.message.conversation.external_address == "martina@example.com"
+    assert run.message.body.startswith("Hola Martina: el pago de tu pedido todavía no")
+
+
+def test_the_lead_s_e_mail_address_prefers_the_tab_then_the_lead_then_the_customer(
+    claro: Claro,
+) -> None:
+    customer = operator_customer(claro, phone="+54 11 4999-0000")
+    email_add(
+        actor=Actor(organization=claro.operator, role=Role.ADMIN, label="operator"),
+        customer=customer,
+        raw="martina.lopez@example.com",
+    )
+    lead = claro.lead("TECHSTORE CHATS", phone="11 3456-7890", customer=customer)
+    assert lead_email_address(lead) == "martina.lopez@example.com"
+
+    lead = lead_contact_update(actor=claro.actor(claro.agent), lead=lead, email="M@Example.com")
+    assert (lead.email, lead_email_address(lead)) == ("m@example.com", "m@example.com")
+
+    lead.data = {**lead.data, "email": "pagos@example.com"}
+    assert lead_email_address(lead) == "pagos@example.com"
+
+
+def test_a_bad_e_mail_on_the_lead_is_refused_and_changes_nothing(claro: Claro) -> None:
+    lead = claro.lead("TECHSTORE CHATS", phone="11 3456-7890")
+
+    with pytest.raises(ValidationFailed) as refused:
+        lead_contact_update(actor=claro.actor(claro.agent), lead=lead, email="martina@")
+
+    assert refused.value.message == (
+        "martina@ is not an e-mail address: write it like name@example.com."
+    )
+    lead.refresh_from_db()
+    assert lead.email == ""

@@ -43,6 +43,7 @@ class LeadIn(InputSchema):
     name: str = Field("", max_length=200)
     phone: str = Field(..., min_length=1, max_length=32, description="as typed; stored as E.164")
     document: str = Field("", max_length=32)
+    email: str = Field("", max_length=254, description="the prospect's e-mail, optional")
     source: str = Field(..., max_length=16, description="channel, campaign, store_click, manual")
     source_ref: str = Field("", max_length=120)
     owner_id: int | None = Field(None, ge=1, description="a member of your organization")
@@ -54,6 +55,7 @@ class LeadIn(InputSchema):
 class LeadPatchIn(InputSchema):
     name: str | None = Field(None, max_length=200)
     document: str | None = Field(None, max_length=32)
+    email: str | None = Field(None, max_length=254, description='"" clears it')
     value: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
 
 
@@ -124,6 +126,7 @@ class LeadOut(Schema):
     name: str
     phone: str
     document: str
+    email: str = Field(description="the e-mail given with the lead (a prospect's), or empty")
     owner: OwnerOut | None
     team_id: int | None
     source: str
@@ -180,6 +183,7 @@ def lead_out(lead: Lead) -> dict[str, Any]:
         "name": lead.name,
         "phone": lead.phone,
         "document": lead.document,
+        "email": lead.email,
         "owner": _owner_out(lead.owner),
         "team_id": lead.team_id,
         "source": lead.source,
@@ -300,6 +304,7 @@ def leads_create(request: HttpRequest, payload: LeadIn) -> Status[dict[str, Any]
         name=payload.name,
         phone=payload.phone,
         document=payload.document,
+        email=payload.email,
         source=payload.source,
         source_ref=payload.source_ref,
         owner=_owner(actor, payload.owner_id),
@@ -344,7 +349,7 @@ def leads_get(request: HttpRequest, lead_id: int) -> dict[str, Any]:
 
 @router.patch("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, summary="Edit a lead")
 def leads_patch(request: HttpRequest, lead_id: int, payload: LeadPatchIn) -> dict[str, Any]:
-    """Correct the contact name, document or value; omitted fields stay as they are.
+    """Correct the contact name, document, e-mail or value; omitted fields stay as they are.
 
     Leads are not deleted: a lead that should not be worked is lost with its reason, so
     the history and the supervisor's counts stay true.
@@ -356,6 +361,7 @@ def leads_patch(request: HttpRequest, lead_id: int, payload: LeadPatchIn) -> dic
         name=payload.name,
         document=payload.document,
         value=payload.value,
+        email=payload.email,
     )
     return _fresh(actor, lead)
 
@@ -401,7 +407,7 @@ def leads_lose(request: HttpRequest, lead_id: int, payload: LoseIn) -> dict[str,
     return _fresh(actor, lead)
 
 
-class AssignIn(Schema):
+class AssignIn(InputSchema):
     owner_id: int | None = Field(None, description="a member of the organization; null: nobody")
 
 

@@ -3,9 +3,9 @@
 The document's PORTA sheet starts with "we must accept the lead": a lead that came in
 from a channel has no owner until an agent takes it. Rules:
 
-- an agent takes an open lead that nobody owns, for themselves; taking a lead that
-  another agent owns, or giving a lead to someone else, is for supervisors
-  ("team.manage");
+- working leads ("lead.work") lets an agent take an open lead that nobody owns, for
+  themselves; taking a lead that another agent owns, or giving a lead to someone
+  else, is for supervisors ("lead.assign");
 - the new owner must be a member of the organization; without an explicit team the
   owner's team is used;
 - the lead's conversation follows when nobody answers it yet, so the inbox and the
@@ -28,9 +28,9 @@ from telcodesk.core.tenancy import Actor
 from telcodesk.customers.models import TimelineEvent
 from telcodesk.customers.services import timeline_add
 from telcodesk.pipelines.models import Lead
-from telcodesk.pipelines.services import WORK_PERMISSION, lead_lock
+from telcodesk.pipelines.services import ASSIGN_PERMISSION, WORK_PERMISSION, lead_lock
 
-ASSIGN_PERMISSION = "lead.assign"
+__all__ = ["ASSIGN_PERMISSION", "lead_assign", "lead_take"]
 
 
 def _display(user: User | None) -> str:

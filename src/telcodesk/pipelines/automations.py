@@ -140,7 +140,18 @@ def _send_template(ctx: RunContext, action: dict[str, Any]) -> ActionResult:
 
 
 def lead_email_address(lead: Lead) -> str:
-    """The lead's e-mail: its customer's primary (or any) e-mail, else the tab field."""
+    """Where the lead's e-mails go, the most specific address first.
+
+    1. the tab field ``email`` (TECHSTORE's "for the payment reminders"), typed by an
+       agent for this sale;
+    2. ``Lead.email``, the address given with the lead (the online store's order form);
+    3. the linked customer's primary (or any) e-mail contact point.
+    """
+    typed = str(lead.data.get("email") or "").strip()
+    if typed:
+        return typed
+    if lead.email:
+        return lead.email
     if lead.customer_id is not None:
         from telcodesk.customers.models import ContactPoint
 
@@ -152,7 +163,7 @@ def lead_email_address(lead: Lead) -> str:
         )
         if address:
             return str(address)
-    return str(lead.data.get("email") or "").strip()
+    return ""
 
 
 def _send_email(ctx: RunContext, action: dict[str, Any]) -> ActionResult:

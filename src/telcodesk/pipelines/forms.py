@@ -53,6 +53,9 @@ class LeadFilterForm(forms.Form):
         choices=[("", _("Any source")), *LeadSource.choices],
     )
     age = forms.ChoiceField(label=_("Age"), required=False, choices=AGE_CHOICES)
+    undefined = forms.BooleanField(
+        label=_("Only leads lost with the undefined reason"), required=False
+    )
 
     def __init__(
         self,
@@ -85,7 +88,19 @@ class LeadFilterForm(forms.Form):
             source=data.get("source") or None,
             created_after=after,
             created_before=before,
+            undefined_reason=bool(data.get("undefined")),
         )
+
+
+class LeadNewForm(LeadServiceForm):
+    """A lead typed in by an agent (source "manual"); lead_create checks the rest."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    phone = forms.CharField(
+        label=_("Phone"), max_length=32, help_text=_("As the customer gives it; e.g. 11 2345-6789")
+    )
+    document = forms.CharField(label=_("Document number"), required=False, max_length=32)
+    email = forms.CharField(label=_("E-mail"), required=False, max_length=254)
 
 
 class LeadMoveForm(LeadServiceForm):

@@ -7,9 +7,10 @@ roll back with the message (and a redelivered webhook, which stores nothing, doe
 nothing here either). For an organization with pipelines:
 
 1. The open lead of the sender's phone (E.164; Argentine numbers with or without the
-   mobile 9 match) in the organization is found; without one, a lead is created in the
-   organization's entry pipeline (``entry: true`` in the pack; FIBRA for the Claro
-   reseller) at its first open non-system stage, source "channel", owned by the
+   mobile 9 match) in the organization is found; without one, a lead is created by the
+   system (``lead_create_automatically``) in the organization's entry pipeline
+   (``entry: true`` in the pack; FIBRA for the Claro reseller) at its first open
+   non-system stage, source "channel", owned by the
    conversation's assigned agent (or nobody). No entry pipeline: no new lead.
 2. The lead's ``last_inbound_at`` is bumped and the lead is linked to the conversation.
 3. A reply from a customer whose lead already existed cancels the lead's waits that a
@@ -27,13 +28,11 @@ import logging
 from django.db.models import Q
 from django.utils import timezone
 
-from telcodesk.accounts.roles import Role
-from telcodesk.core.tenancy import Actor
 from telcodesk.customers.phones import phone_query_forms
 from telcodesk.messaging.models import Conversation, Message
 from telcodesk.pipelines.automations import automations_after_reply, lead_waits_cancel
 from telcodesk.pipelines.models import Lead, LeadSource, Pipeline, Stage, StageKind
-from telcodesk.pipelines.services import lead_create, lead_lock
+from telcodesk.pipelines.services import lead_create_automatically, lead_lock
 
 logger = logging.getLogger("telcodesk.pipelines")
 
@@ -94,9 +93,8 @@ def _lead_create(conversation: Conversation, phone: str) -> Lead | None:
     owner = conversation.assigned_user
     if owner is not None and not owner.memberships.filter(organization=organization).exists():
         owner = None
-    actor = Actor(organization=organization, role=Role.ADMIN, label="whatsapp")
-    result = lead_create(
-        actor=actor,
+    result = lead_create_automatically(
+        organization=organization,
         pipeline=pipeline,
         name=conversation.display_name,
         phone=phone,

@@ -138,6 +138,9 @@ class Lead(OrganizationOwnedModel):
     name = models.CharField(max_length=200, blank=True)
     phone = models.CharField(max_length=20, help_text=_("E.164"))
     document = models.CharField(max_length=32, blank=True, help_text=_("compact form"))
+    # The prospect's e-mail as given with the lead (the online store's order form); the
+    # linked customer's own addresses stay on the customer.
+    email = models.EmailField(max_length=254, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

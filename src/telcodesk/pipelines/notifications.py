@@ -8,12 +8,17 @@ from django.utils import timezone
 
 from telcodesk.core.tenancy import Actor
 from telcodesk.pipelines.models import Lead, LeadNotification
+from telcodesk.pipelines.selectors import VIEW_PERMISSION
 
 
 def notifications_mark_read(
     *, actor: Actor, lead: Lead | None = None, now: datetime | None = None
 ) -> int:
-    """Mark the actor's unread notifications (of ``lead``, or all) read; return how many."""
+    """Mark the actor's unread notifications (of ``lead``, or all) read; return how many.
+
+    Needs "lead.view"; only the actor's own notifications change.
+    """
+    actor.require(VIEW_PERMISSION)
     if actor.user is None:
         return 0
     rows = LeadNotification.objects.filter(

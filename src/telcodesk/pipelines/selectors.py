@@ -2,7 +2,7 @@
 
 A lead belongs to the organization that works it (a reseller's leads are the
 reseller's); anything of another organization is NotFound. Seeing leads needs
-"customer.view".
+"lead.view".
 """
 
 from __future__ import annotations
@@ -62,6 +62,13 @@ def leads_visible(*, actor: Actor) -> QuerySet[Lead]:
     return Lead.objects.filter(organization=actor.organization)
 
 
+def _check_lead(actor: Actor, lead: Lead) -> None:
+    """For reads about a lead the caller already has: the permission and the tenant."""
+    actor.require(VIEW_PERMISSION)
+    if lead.organization_id != actor.organization.pk:
+        raise NotFound(_("No such lead. It may have been removed; reload the board."))
+
+
 def lead_get(*, actor: Actor, lead_id: int) -> Lead:
     lead = (
         leads_visible(actor=actor)
@@ -84,6 +91,8 @@ class LeadFilters:
     source: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    # Only the leads lost with the system's "Razón no definida" (the supervisor's list).
+    undefined_reason: bool = False
 
 
 @dataclass
@@ -107,6 +116,8 @@ def _filtered(leads: QuerySet[Lead], filters: LeadFilters | None) -> QuerySet[Le
         leads = leads.filter(created_at__gte=filters.created_after)
     if filters.created_before is not None:
         leads = leads.filter(created_at__lt=filters.created_before)
+    if filters.undefined_reason:
+        leads = leads.filter(loss_reason__is_system=True)
     return leads
 
 
@@ -156,6 +167,37 @@ def leads_with_undefined_reason_count(*, actor: Actor) -> int:
     return leads_with_undefined_reason(actor=actor).count()
 
 
+def undefined_reason_counts_by_pipeline(*, actor: Actor) -> dict[int, int]:
+    """Pipeline id -> leads lost with "Razón no definida" in it (pipelines with none left out)."""
+    rows = (
+        leads_with_undefined_reason(actor=actor)
+        .values("pipeline_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["pipeline_id"]: row["n"] for row in rows}
+
+
+def leads_same_phone(*, actor: Actor, lead: Lead) -> list[Lead]:
+    """The other leads of the lead's phone that are open, or won in the last 30 days (a
+    sale in process), in any pipeline of the organization, newest first, with their
+    owner: who else works this customer ("hecha desde otro agente")."""
+    from telcodesk.customers.phones import phone_query_forms
+    from telcodesk.pipelines.services import SALE_IN_PROCESS
+
+    _check_lead(actor, lead)
+    phones = phone_query_forms(lead.phone, region=actor.organization.country) or [lead.phone]
+    since = timezone.now() - SALE_IN_PROCESS
+    return list(
+        leads_visible(actor=actor)
+        .filter(phone__in=phones)
+        .filter(Q(won_at__isnull=True, lost_at__isnull=True) | Q(won_at__gte=since))
+        .exclude(pk=lead.pk)
+        .select_related("pipeline", "stage", "owner")
+        .order_by("-created_at", "-id")
+    )
+
+
 def loss_reasons_for(*, actor: Actor, pipeline: Pipeline) -> list[LossReason]:
     """The reasons an agent may choose when losing a lead of ``pipeline``, with guidance."""
     pipeline = pipeline_get(actor=actor, pipeline_id=pipeline.pk)
@@ -176,6 +218,8 @@ class QueueItem:
     priority: int
     reason: str
     since: datetime
+    # The open "call the customer" task that put the lead here, when one did.
+    task: LeadTask | None = None
 
 
 def _awaiting_limit(stage: Stage) -> timedelta:
@@ -192,6 +236,7 @@ def my_queue(*, actor: Actor, now: datetime | None = None) -> list[QueueItem]:
     3. leads in a ``follow_up`` stage whose follow-up is due (``follow_up_at``, or
        entering the stage when it is not set).
     """
+    actor.require(VIEW_PERMISSION)
     now = now or timezone.now()
     if actor.user is None:
         return []
@@ -273,7 +318,7 @@ def my_queue(*, actor: Actor, now: datetime | None = None) -> list[QueueItem]:
             continue
         listed.add(task.lead_id)
         items = [item for item in items if item.lead.pk != task.lead_id]
-        items.append(QueueItem(task.lead, 2, task.title, task.due_at))
+        items.append(QueueItem(task.lead, 2, task.title, task.due_at, task))
     items.sort(key=lambda item: (item.priority, item.since, item.lead.pk))
     return items
 
@@ -380,6 +425,7 @@ def agents_of(*, actor: Actor) -> list[tuple[int, str]]:
     """(user id, name) of the members of the actor's organization, for the agent filter."""
     from telcodesk.accounts.models import Membership
 
+    actor.require(VIEW_PERMISSION)
     memberships = (
         Membership.objects.filter(organization=actor.organization)
         .select_related("user")
@@ -389,8 +435,10 @@ def agents_of(*, actor: Actor) -> list[tuple[int, str]]:
 
 
 def teams_of(*, actor: Actor) -> list[tuple[int, str]]:
+    """(team id, name) of the actor's organization, for the team filter."""
     from telcodesk.accounts.models import Team
 
+    actor.require(VIEW_PERMISSION)
     return list(
         Team.objects.filter(organization=actor.organization)
         .order_by("name")
@@ -431,10 +479,21 @@ class TimelineEntry:
     item: Any
 
 
-def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
+def lead_tasks_open(*, actor: Actor, lead: Lead) -> list[LeadTask]:
+    """The lead's tasks not done yet, the most urgent first."""
+    _check_lead(actor, lead)
+    return list(
+        LeadTask.objects.filter(lead=lead, done_at__isnull=True)
+        .select_related("assigned_to")
+        .order_by("due_at", "id")
+    )
+
+
+def lead_timeline(*, actor: Actor, lead: Lead) -> list[TimelineEntry]:
     """Stage history, automation runs and tasks of ``lead``, newest first."""
     from telcodesk.pipelines.models import AutomationRun, LeadStageChange, LeadTask
 
+    _check_lead(actor, lead)
     entries = [
         TimelineEntry(change.at, "stage", change)
         for change in LeadStageChange.objects.filter(lead=lead).select_related(
@@ -467,11 +526,15 @@ def notifications_unread(*, actor: Actor, lead: Lead | None = None) -> QuerySet[
     return rows.order_by("-created_at", "-id")
 
 
-def lead_recent_messages(*, lead: Lead, limit: int = 8) -> list[Any]:
-    """The last ``limit`` messages of the lead's conversation, oldest first (lead page)."""
+def lead_recent_messages(*, actor: Actor, lead: Lead, limit: int = 8) -> list[Any]:
+    """The last ``limit`` messages of the lead's conversation, oldest first (lead page).
+
+    Empty for a role that may not read conversations ("conversation.view").
+    """
     from telcodesk.messaging.models import Message
 
-    if lead.conversation_id is None:
+    _check_lead(actor, lead)
+    if lead.conversation_id is None or not actor.can("conversation.view"):
         return []
     recent = list(
         Message.objects.filter(

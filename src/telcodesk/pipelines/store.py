@@ -1,15 +1,24 @@
 """The online store's click intake: "Links de pago" of TECHSTORE CHATS.
 
 When a customer chooses, in the online store, to get a manual payment link (Getnet,
-Open Pay or Viumi), the store posts the click (``pipelines.store_api``) and
+Open Pay or Viumi), the store posts the click (``pipelines.store_api``) with an API key
+whose role has "lead.intake" (the ``integration`` role; administrators too) and
 ``store_click_register`` puts a lead in the system stage named by the pipeline rule
 ``store_intake: {stage: ...}``, which agents cannot move leads into or out of by hand.
+The key needs no other permission: the lead is written by the system
+(``lead_create_automatically``, ``lead_move_automatically``,
+``lead_update_automatically``), recorded as automatic, by nobody.
 
 - A new phone gets a new lead (source ``store_click``, source_ref ``store:<order_ref>``)
   in that stage, with the tab filled (payment_app, device_of_interest and
-  accessory_of_interest from the items) and the order total as its value.
+  accessory_of_interest from the items), the order total as its value and the
+  customer's name, phone (E.164), document and e-mail as the lead's contact.
+- The lead is linked to the organization's customer with that phone (or, when no
+  customer has it, that document number) when exactly one is found
+  (``store_customer_find``); otherwise it stays a prospect, its contact on the lead.
 - A phone with an open lead in that pipeline: that lead is moved there with
-  ``lead_move_automatically`` (no second lead), its tab and value updated.
+  ``lead_move_automatically`` (no second lead), its tab, value and e-mail updated,
+  and the customer linked when the lead had none.
 - The order ref is the idempotency key: a click already registered returns the same
   lead and changes nothing.
 - A phone with an open lead in ANOTHER pipeline of the organization (e.g. FIBRA): the
@@ -31,19 +40,24 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from telcodesk.accounts.models import Organization
+from telcodesk.accounts.roles import Role
 from telcodesk.core.errors import DomainError, ErrorCode, ValidationFailed
 from telcodesk.core.tenancy import Actor
+from telcodesk.customers.models import Customer
 from telcodesk.customers.phones import normalize_phone, phone_query_forms
+from telcodesk.customers.search import customer_search
+from telcodesk.customers.services import normalize_email
 from telcodesk.pipelines.models import Lead, LeadSource, LeadStageChange, Pipeline, Stage
 from telcodesk.pipelines.services import (
     CENTS,
-    WORK_PERMISSION,
     LeadCreateResult,
-    lead_create,
+    lead_create_automatically,
     lead_move_automatically,
-    lead_update_data,
+    lead_update_automatically,
 )
 
+INTAKE_PERMISSION = "lead.intake"
 PAYMENT_APPS = ("getnet", "open_pay", "viumi")
 ITEM_KINDS = ("device", "accessory")
 SOURCE_REF_PREFIX = "store:"
@@ -157,6 +171,11 @@ def _check(actor: Actor, click: StoreClick) -> str:
         phone = normalize_phone(click.phone, region=actor.organization.country)
     except ValidationFailed as error:
         problems["customer.phone"] = [error.message]
+    if click.email.strip():
+        try:
+            normalize_email(click.email)
+        except ValidationFailed as error:
+            problems["customer.email"] = [error.message]
     if problems:
         raise ValidationFailed(
             _("The store click was not registered; fix: %(fields)s.")
@@ -221,12 +240,63 @@ def _other_open_leads(actor: Actor, pipeline: Pipeline, phone: str) -> list[Lead
     )
 
 
+def store_customer_find(
+    *, organization: Organization, phone: str, document: str
+) -> Customer | None:
+    """The one customer ``organization`` sees with this phone, else with this document.
+
+    ``phone`` is E.164 (its Argentine twin with or without the mobile 9 matches too);
+    ``document`` as typed (a DNI also finds the CUIL/CUIT built on it). Several
+    customers with the phone: the document picks one of them, or nobody. Nobody with
+    the phone: the one customer with the document, or nobody. None means a prospect:
+    an agent links the customer by hand when it is ambiguous.
+
+    The customers' own search does the lookup, with its scoping (a reseller sees only
+    the customers assigned to it); the integration's key may not read customers, so
+    the search runs as the system with an agent's read access, and only the match
+    (never the customer's data) reaches the integration, as the lead's customer id.
+    """
+    reader = Actor(organization=organization, role=Role.AGENT, label="store intake")
+    by_phone = [
+        hit.customer
+        for hit in customer_search(actor=reader, query=phone)
+        if hit.matched_on == "phone"
+    ]
+    if len(by_phone) == 1:
+        return by_phone[0]
+    by_document = (
+        [
+            hit.customer
+            for hit in customer_search(actor=reader, query=document)
+            if hit.matched_on == "document"
+        ]
+        if document.strip()
+        else []
+    )
+    if by_phone:
+        with_document = {customer.pk for customer in by_document}
+        narrowed = [customer for customer in by_phone if customer.pk in with_document]
+        return narrowed[0] if len(narrowed) == 1 else None
+    return by_document[0] if len(by_document) == 1 else None
+
+
+def _reloaded(lead: Lead) -> Lead:
+    return Lead.objects.select_related(
+        "pipeline", "stage", "owner", "team", "customer", "loss_reason"
+    ).get(pk=lead.pk)
+
+
 def store_click_register(
     *, actor: Actor, click: StoreClick, now: datetime | None = None
 ) -> StoreClickResult:
     """Register an online store click: create or move the phone's lead into the intake
-    stage (see the module's docstring). All or nothing: one transaction."""
-    actor.require(WORK_PERMISSION)
+    stage (see the module's docstring). All or nothing: one transaction.
+
+    Needs "lead.intake"; the lead itself is written by the system, so the key needs
+    no permission to work leads.
+    """
+    actor.require(INTAKE_PERMISSION)
+    organization = actor.organization
     phone = _check(actor, click)
     pipeline, stage = store_pipeline(actor=actor)
     order_ref = click.order_ref.strip()
@@ -241,14 +311,19 @@ def store_click_register(
         Pipeline.objects.select_for_update().get(pk=pipeline.pk)
         existing = _registered(actor, pipeline, order_ref)
         if existing is not None:
-            return StoreClickResult(lead=existing, outcome="repeated")
+            return StoreClickResult(lead=_reloaded(existing), outcome="repeated")
         others = _other_open_leads(actor, pipeline, phone)
-        result = lead_create(
-            actor=actor,
+        customer = store_customer_find(
+            organization=organization, phone=phone, document=click.document
+        )
+        result = lead_create_automatically(
+            organization=organization,
             pipeline=pipeline,
             name=click.name,
             phone=phone,
             document=click.document,
+            email=click.email,
+            customer=customer,
             source=LeadSource.STORE_CLICK,
             source_ref=SOURCE_REF_PREFIX + order_ref,
             stage=stage,
@@ -257,7 +332,9 @@ def store_click_register(
             now=at,
         )
         if result.duplicate_of is None:
-            return StoreClickResult(lead=result.lead, outcome="created", other_leads=others)
+            return StoreClickResult(
+                lead=_reloaded(result.lead), outcome="created", other_leads=others
+            )
         lead = result.duplicate_of
         if not lead.is_open:
             raise DomainError(
@@ -275,7 +352,7 @@ def store_click_register(
             lead = lead_move_automatically(lead=lead, to_stage=stage, note=note, now=at)
         else:
             LeadStageChange.objects.create(
-                organization=actor.organization,
+                organization=organization,
                 lead=lead,
                 from_stage=stage,
                 to_stage=stage,
@@ -284,8 +361,11 @@ def store_click_register(
                 reason=note,
                 automatic=True,
             )
-        lead = lead_update_data(actor=actor, lead=lead, data=_tab_data(pipeline, click))
-        if lead.value != total:
-            lead.value = total
-            lead.save(update_fields=["value", "updated_at"])
-    return StoreClickResult(lead=lead, outcome="moved", other_leads=others)
+        lead = lead_update_automatically(
+            lead=lead,
+            data=_tab_data(pipeline, click),
+            value=total,
+            email=click.email,
+            customer=customer,
+        )
+    return StoreClickResult(lead=_reloaded(lead), outcome="moved", other_leads=others)

@@ -29,9 +29,16 @@ from telcodesk.core.tenancy import Actor
 from telcodesk.customers.views import console_view, money, phone_display
 from telcodesk.pipelines import selectors, services
 from telcodesk.pipelines.assignment import ASSIGN_PERMISSION, lead_assign, lead_take
-from telcodesk.pipelines.forms import LeadDataForm, LeadFilterForm, LeadLoseForm, LeadMoveForm
+from telcodesk.pipelines.forms import (
+    LeadDataForm,
+    LeadFilterForm,
+    LeadLoseForm,
+    LeadMoveForm,
+    LeadNewForm,
+)
 from telcodesk.pipelines.models import (
     Lead,
+    LeadSource,
     LeadStageChange,
     Pipeline,
     Stage,
@@ -94,7 +101,7 @@ def _filter_form(request: HttpRequest, actor: Actor) -> LeadFilterForm:
 
 def _filter_query(request: HttpRequest) -> str:
     query = QueryDict(mutable=True)
-    for key in ("owner", "team", "source", "age"):
+    for key in ("owner", "team", "source", "age", "undefined"):
         if request.GET.get(key):
             query[key] = request.GET[key]
     return query.urlencode()
@@ -107,6 +114,8 @@ def _board_context(
     *,
     errors: dict[int, str] | None = None,
     moved: int | None = None,
+    new_form: LeadNewForm | None = None,
+    duplicate: Card | None = None,
 ) -> dict[str, Any]:
     form = _filter_form(request, actor)
     columns = selectors.leads_by_stage(
@@ -135,6 +144,8 @@ def _board_context(
         "hidden_errors": [message for pk, message in errors.items() if pk not in shown],
         "moved": moved,
         "can_edit": actor.can(services.WORK_PERMISSION),
+        "new_form": new_form or LeadNewForm(prefix="new"),
+        "duplicate": duplicate,
     }
 
 
@@ -145,6 +156,10 @@ def _board_context(
 @console_view
 def pipeline_picker_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     pipelines = list(selectors.pipelines_visible(actor=actor).order_by("position", "id"))
+    undefined = selectors.undefined_reason_counts_by_pipeline(actor=actor)
+    for pipeline in pipelines:
+        # Shown beside each pipeline, linking to its list of those leads.
+        pipeline.undefined_count = undefined.get(pipeline.pk, 0)  # type: ignore[attr-defined]
     return render(
         request,
         "pipelines/picker.html",
@@ -235,7 +250,7 @@ def _lead_context(
         or LeadMoveForm(stages=selectors.stages_to_move_to(pipeline=pipeline), prefix="move"),
         "reasons": reasons,
         "history": list(history),
-        "timeline": selectors.lead_timeline(lead=lead),
+        "timeline": selectors.lead_timeline(actor=actor, lead=lead),
         "notifications": list(selectors.notifications_unread(actor=actor, lead=lead)),
         "proposal_open": lead.proposed_loss_reason_id is not None and lead.is_open,
         "decisions": [
@@ -244,7 +259,11 @@ def _lead_context(
         ],
         "action_error": action_error,
         "can_edit": actor.can(services.WORK_PERMISSION),
-        "recent_messages": selectors.lead_recent_messages(lead=lead),
+        "recent_messages": selectors.lead_recent_messages(actor=actor, lead=lead),
+        "tasks": selectors.lead_tasks_open(actor=actor, lead=lead),
+        "same_phone": [
+            card_for(other) for other in selectors.leads_same_phone(actor=actor, lead=lead)
+        ],
         "can_assign": actor.can(ASSIGN_PERMISSION),
         "agents": selectors.agents_of(actor=actor) if actor.can(ASSIGN_PERMISSION) else [],
         "checks_coverage": "coverage_result" in pipeline.tab_fields(),
@@ -405,6 +424,56 @@ def lead_assign_view(request: HttpRequest, actor: Actor, lead_id: int) -> HttpRe
         return _lead_refused(request, actor, lead_id, "actions", action_error=exc.message)
     messages.success(request, _("The lead's owner was changed."))
     return _to(request, reverse("pipelines:lead", args=[lead_id]))
+
+
+@require_POST
+@console_view
+def lead_new_view(request: HttpRequest, actor: Actor, pipeline_id: int) -> HttpResponse:
+    """An agent types a lead in (source "manual"), owned by them; the board's form.
+
+    A phone that already has a lead in the pipeline is not given another: the board
+    comes back (409) naming the existing lead and the agent who works it.
+    """
+    pipeline = selectors.pipeline_get(actor=actor, pipeline_id=pipeline_id)
+    form = LeadNewForm(request.POST, prefix="new")
+    status = 422
+    duplicate: Card | None = None
+    if form.is_valid():
+        try:
+            result = services.lead_create(
+                actor=actor,
+                pipeline=pipeline,
+                name=form.cleaned_data["name"],
+                phone=form.cleaned_data["phone"],
+                document=form.cleaned_data["document"],
+                email=form.cleaned_data["email"],
+                source=LeadSource.MANUAL,
+                owner=actor.user,
+            )
+        except ValidationFailed as exc:
+            form.add_service_errors(exc)
+        else:
+            if result.created:
+                messages.success(request, _("Lead created."))
+                return _to(request, reverse("pipelines:lead", args=[result.lead.pk]))
+            duplicate = card_for(result.lead, result.duplicate_message)
+            status = 409
+    context = _board_context(request, actor, pipeline, new_form=form, duplicate=duplicate)
+    return render(request, "pipelines/board.html", context, status=status)
+
+
+@require_POST
+@console_view
+def lead_task_done_view(request: HttpRequest, actor: Actor, task_id: int) -> HttpResponse:
+    """Mark a task done; back to the lead page, or to the queue (``from=queue``).
+
+    Another agent's task is the console's 403 page (lead_task_complete says why).
+    """
+    task = services.lead_task_complete(actor=actor, task_id=task_id)
+    messages.success(request, _("Task done."))
+    if request.POST.get("from") == "queue":
+        return _to(request, reverse("pipelines:queue"))
+    return _to(request, reverse("pipelines:lead", args=[task.lead_id]))
 
 
 @require_GET

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from telcodesk.core.env import (
     ConfigurationError,
     env_bool,
+    env_file,
     env_int,
     env_list,
     env_str,
@@ -199,6 +200,8 @@ TELCODESK_EMAIL_INBOUND_MAX_BYTES = env_int(
 TELCODESK_EMAIL_TIMEOUT_SECONDS = env_int(
     "TELCODESK_EMAIL_TIMEOUT_SECONDS", 20, minimum=1, maximum=300
 )
+# PEM bundle trusted for SMTP/IMAP TLS besides the system's CAs (an internal relay).
+TELCODESK_EMAIL_CA_FILE = env_file("TELCODESK_EMAIL_CA_FILE")
 
 # The WhatsApp sandbox (a local Graph API stand-in and phone simulator): on in the
 # embedded/demo mode, off in production unless asked for.

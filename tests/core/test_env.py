@@ -1,6 +1,8 @@
+from pathlib import Path
+
 import pytest
 
-from telcodesk.core.env import ConfigurationError, env_bool, env_int, env_list, env_url
+from telcodesk.core.env import ConfigurationError, env_bool, env_file, env_int, env_list, env_url
 
 
 def test_env_bool_accepts_the_usual_spellings() -> None:
@@ -33,3 +35,14 @@ def test_env_url_checks_the_scheme() -> None:
     assert env_url("U", schemes=("redis",), environ={"U": "redis://h:1/0"}) == "redis://h:1/0"
     with pytest.raises(ConfigurationError, match="must start with one of redis://"):
         env_url("U", schemes=("redis",), environ={"U": "http://h"})
+
+
+def test_env_file_needs_a_readable_file(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert env_file("F", environ={}) == ""
+    assert env_file("F", environ={"F": f" {bundle} "}) == str(bundle)
+    with pytest.raises(ConfigurationError, match="F must name a readable file"):
+        env_file("F", environ={"F": str(tmp_path / "missing.pem")})
+    with pytest.raises(ConfigurationError):
+        env_file("F", environ={"F": str(tmp_path)})  # a directory

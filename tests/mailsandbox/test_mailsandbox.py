@@ -11,6 +11,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
@@ -18,9 +19,11 @@ from django.urls import reverse
 from pytest_django.live_server_helper import LiveServer
 
 from telcodesk.accounts.models import Organization
+from telcodesk.core.errors import NotFound
 from telcodesk.mailsandbox.models import SandboxMail
+from telcodesk.mailsandbox.services import reply_file_from_upload, sandbox_mail_message
 from telcodesk.mailsandbox.smtp import MailSandbox, start_mail_sandbox_for_serve
-from telcodesk.messaging.email import email_send
+from telcodesk.messaging.email import email_attachment_fetch, email_send
 from telcodesk.messaging.models import Channel, Conversation, Message, MessageStatus
 from tests.conftest import World
 from tests.messaging.helpers import make_channel
@@ -267,3 +270,155 @@ def test_the_demo_creates_one_e_mail_channel_per_organization_once(settings: Any
     call_command("demo", customers=0, stdout=again, stderr=StringIO())
     assert Channel.objects.filter(kind=Channel.Kind.EMAIL).count() == organizations
     assert "/mailsandbox/" not in again.getvalue()
+
+
+# --- replies with an HTML part and files ------------------------------------------------------
+
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8  # binary, not UTF-8
+
+
+def _reply(agent: Client, channel: Channel, mail: SandboxMail, **fields: Any) -> str:
+    data: dict[str, Any] = {"address": CUSTOMER, "mail": mail.pk, **fields}
+    response = agent.post(
+        reverse("mailsandbox:mailbox_reply", args=[channel.pk]),
+        data,
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    return str(response.content.decode())
+
+
+def test_an_html_reply_with_a_file_is_threaded_and_its_file_kept(
+    world: World, mail_sandbox: MailSandbox, live_server: LiveServer, settings: Any
+) -> None:
+    settings.TELCODESK_SANDBOX_WEBHOOK_BASE_URL = live_server.url
+    channel = make_email_channel(world.operator, port=mail_sandbox.port)
+    sent = send_mail(world)
+    original = SandboxMail.objects.get()
+    agent = signed_in(world.agent)
+
+    html = _reply(
+        agent,
+        channel,
+        original,
+        text="Sí, el lunes. Te mando la factura.",
+        html="<p>Sí, <b>el lunes</b>. Te mando la <i>factura</i>.</p>",
+        attachment=SimpleUploadedFile("C:\\docs\\factura.pdf", PDF, "application/pdf"),
+    )
+    assert 'role="alert"' not in html, html
+
+    # What the customer's client sent: text and HTML alternatives, and the file.
+    reply = SandboxMail.objects.get(direction=SandboxMail.Direction.FROM_MAILBOX)
+    raw = sandbox_mail_message(reply)
+    assert raw.get_content_type() == "multipart/mixed"
+    assert [part.get_content_type() for part in raw.walk()] == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "application/pdf",
+    ]
+    # Shown in the simulator as text, with the file listed under it.
+    assert "Sí, el lunes. Te mando la factura." in html
+    assert "Has an HTML version (shown as text)." in html
+    assert "Attached file: factura.pdf · application/pdf · 2.0\xa0KB" in html
+    assert "<b>el lunes</b>" not in html
+
+    inbound = Message.objects.get(channel=channel, direction=Message.Direction.INBOUND)
+    assert inbound.conversation_id == sent.conversation_id
+    assert inbound.body == "Sí, el lunes. Te mando la factura."
+    assert inbound.payload["attachments"] == [
+        {"filename": "factura.pdf", "content_type": "application/pdf", "size": len(PDF)}
+    ]
+    # The file itself is read back from the mail as received.
+    file = email_attachment_fetch(actor=world.actor(world.agent), message_id=inbound.pk, index=0)
+    assert (file.filename, file.content_type, file.data) == ("factura.pdf", "application/pdf", PDF)
+    with pytest.raises(NotFound):
+        email_attachment_fetch(actor=world.actor(world.outsider), message_id=inbound.pk, index=0)
+    with pytest.raises(NotFound):
+        email_attachment_fetch(actor=world.actor(world.agent), message_id=inbound.pk, index=1)
+
+
+def test_an_html_only_reply_arrives_as_readable_text_never_as_html(
+    world: World, mail_sandbox: MailSandbox, live_server: LiveServer, settings: Any
+) -> None:
+    settings.TELCODESK_SANDBOX_WEBHOOK_BASE_URL = live_server.url
+    channel = make_email_channel(world.operator, port=mail_sandbox.port)
+    sent = send_mail(world)
+    original = SandboxMail.objects.get()
+    agent = signed_in(world.agent)
+
+    html = _reply(
+        agent,
+        channel,
+        original,
+        html=(
+            "<html><head><style>b{color:red}</style></head><body><div>Sí, <b>el lunes</b> "
+            "a las 10.</div><div>Pago en <a href='https://pago.example/x'>este link</a>"
+            "</div><script>alert('x')</script></body></html>"
+        ),
+    )
+    assert 'role="alert"' not in html, html
+    reply = SandboxMail.objects.get(direction=SandboxMail.Direction.FROM_MAILBOX)
+    assert sandbox_mail_message(reply).get_content_type() == "text/html"
+    assert "<script>" not in html and "<b>el lunes</b>" not in html
+    assert "Sí, el lunes a las 10.\nPago en este link (https://pago.example/x)" in html
+
+    inbound = Message.objects.get(channel=channel, direction=Message.Direction.INBOUND)
+    assert inbound.conversation_id == sent.conversation_id
+    assert inbound.body == "Sí, el lunes a las 10.\nPago en este link (https://pago.example/x)"
+    full_text = inbound.payload["full_text"]
+    assert "wrote:\n> Hola, la visita técnica es el lunes.\n> ¿Te queda bien?" in full_text
+    assert "alert" not in full_text and "color:red" not in full_text
+    assert inbound.payload["attachments"] == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"text": "", "html": "  "}, "Write a reply (text or HTML) of 1 to 20000 characters."),
+        (
+            {"text": "hola", "attachment": [SimpleUploadedFile("vacio.txt", b"")]},
+            "An attached file is empty; attach it again or remove it.",
+        ),
+        (
+            {
+                "text": "hola",
+                "attachment": [SimpleUploadedFile(f"f{n}.txt", b"x") for n in range(6)],
+            },
+            "Attach at most 5 files.",
+        ),
+        (
+            {"text": "hola", "attachment": [SimpleUploadedFile("big.bin", b"x" * (5 * 2**20 + 1))]},
+            "The attached files add up to more than 5 MB; attach smaller ones.",
+        ),
+    ],
+)
+def test_a_reply_without_content_or_with_bad_files_is_refused_and_nothing_sent(
+    world: World,
+    mail_sandbox: MailSandbox,
+    live_server: LiveServer,
+    settings: Any,
+    fields: dict[str, Any],
+    error: str,
+) -> None:
+    settings.TELCODESK_SANDBOX_WEBHOOK_BASE_URL = live_server.url
+    channel = make_email_channel(world.operator, port=mail_sandbox.port)
+    send_mail(world)
+    original = SandboxMail.objects.get()
+    html = _reply(signed_in(world.agent), channel, original, **fields)
+    assert f'<p class="error" role="alert">{error}</p>' in html
+    assert SandboxMail.objects.count() == 1
+    assert not Message.objects.filter(direction=Message.Direction.INBOUND).exists()
+
+
+def test_an_uploaded_files_name_and_type_are_cleaned() -> None:
+    cleaned = reply_file_from_upload(
+        name="../../etc/pass\x07wd.txt", content_type="text/plain; charset=utf-8", data=b"x"
+    )
+    assert (cleaned.filename, cleaned.content_type) == ("passwd.txt", "text/plain")
+    guessed = reply_file_from_upload(name="foto.png", content_type="not a type", data=b"x")
+    assert guessed.content_type == "image/png"
+    unsafe = reply_file_from_upload(name="x.eml", content_type="message/rfc822", data=b"x")
+    assert unsafe.content_type == "application/octet-stream"
+    assert reply_file_from_upload(name="", content_type="", data=b"x").filename == "file"

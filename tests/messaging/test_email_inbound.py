@@ -11,9 +11,11 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from telcodesk.core.errors import NotFound
 from telcodesk.customers.models import ContactPoint, Customer, TimelineEvent
 from telcodesk.messaging import services
-from telcodesk.messaging.email import email_poll, email_send, html_to_text, quoted_text_trim
+from telcodesk.messaging.email import email_attachment_fetch, email_poll, email_send
+from telcodesk.messaging.email_reading import html_to_text, quoted_text_trim
 from telcodesk.messaging.models import Channel, Conversation, Message, WebhookEvent
 from tests.conftest import World
 
@@ -356,3 +358,98 @@ def test_imap_polling_with_a_wrong_password_reports_and_stores_nothing(
     assert result.fetched == 0
     assert "bad login" in result.error
     assert (WebhookEvent.objects.count(), server.seen) == (0, set())
+
+
+# --- HTML bodies and attached files -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<div>uno</div><div>dos</div>", "uno\ndos"),  # Gmail: a div per line
+        ("<div>uno</div><div><br></div><div>dos</div>", "uno\n\ndos"),
+        ("<p>Hola\n   Juana,</p><p>¿cómo&nbsp;estás?</p>", "Hola Juana,\n\n¿cómo estás?"),
+        ("<ul><li>Fibra 300</li><li>Router</li></ul>", "- Fibra 300\n- Router"),
+        (
+            '<a href="https://pago.example/l/9">Pagar</a> o <a href="https://x.example">'
+            "https://x.example</a>",
+            "Pagar (https://pago.example/l/9) o https://x.example",
+        ),
+        ('<a href="javascript:alert(1)">clic</a>', "clic"),
+        ("<table><tr><td>Plan</td><td>$ 100</td></tr></table>", "Plan $ 100"),
+        ('Foto: <img src="cid:1" alt="medidor"><img src="x.gif">', "Foto: [medidor]"),
+        (
+            "<div>Dale.</div><div>On Mon, Ana &lt;a@x.test&gt; wrote:</div>"
+            "<blockquote><div>¿Te llamo?</div><blockquote>viejo</blockquote></blockquote>",
+            "Dale.\nOn Mon, Ana <a@x.test> wrote:\n> ¿Te llamo?\n> > viejo",
+        ),
+        ("<title>t</title><template>x</template><p>solo esto</p>", "solo esto"),
+    ],
+)
+def test_html_is_turned_into_readable_text(html: str, text: str) -> None:
+    assert html_to_text(html) == text
+
+
+def test_an_html_reply_is_trimmed_at_its_quote_like_a_text_one(
+    world: World, client: Client, django_capture_on_commit_callbacks: Capture
+) -> None:
+    channel = make_email_channel(world.operator)
+    ours = _sent_mail(world, channel)
+    raw = raw_mail(
+        text=None,
+        html='<div dir="ltr">El <b>martes</b> mejor.</div><br><div class="gmail_quote">'
+        "<div>El lun, 3 jun 2024 a las 10:00, Ventas escribió:<br></div>"
+        "<blockquote>¿Cuándo te visitamos?</blockquote></div>",
+        message_id="<html-reply@example.com>",
+        in_reply_to=ours.payload["message_id"],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_mail(client, channel, raw).status_code == 200
+    [message] = _inbound(channel)
+    assert message.conversation_id == ours.conversation_id
+    assert message.body == "El martes mejor."
+    assert message.payload["full_text"].endswith("escribió:\n> ¿Cuándo te visitamos?")
+
+
+def test_the_files_of_a_received_mail_are_read_back_from_the_stored_mail(
+    world: World, client: Client, django_capture_on_commit_callbacks: Capture
+) -> None:
+    channel = make_email_channel(world.operator)
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    raw = raw_mail(
+        text="Van el carnet y la foto del medidor.",
+        html="<p>Van el <b>carnet</b> y la foto del medidor.</p>",
+        attachments=[
+            ("carnet.pdf", "application/pdf", b"%PDF-1.4 carnet"),
+            ("medidor.png", "image/png", photo),
+        ],
+        message_id="<files-1@example.com>",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_mail(client, channel, raw).status_code == 200
+    [message] = _inbound(channel)
+    assert message.body == "Van el carnet y la foto del medidor."
+    assert message.payload["attachments"] == [
+        {"filename": "carnet.pdf", "content_type": "application/pdf", "size": 15},
+        {"filename": "medidor.png", "content_type": "image/png", "size": len(photo)},
+    ]
+    agent = world.actor(world.agent)
+    second = email_attachment_fetch(actor=agent, message_id=message.pk, index=1)
+    assert (second.filename, second.content_type, second.data) == (
+        "medidor.png",
+        "image/png",
+        photo,
+    )
+    first = email_attachment_fetch(actor=agent, message_id=message.pk, index=0)
+    assert first.data == b"%PDF-1.4 carnet"
+
+    for actor, index in ((world.actor(world.outsider), 0), (agent, 2), (agent, -1)):
+        with pytest.raises(NotFound):
+            email_attachment_fetch(actor=actor, message_id=message.pk, index=index)
+    # Without its raw copy the mail's files cannot be shown (and nothing is made up).
+    Message.objects.filter(pk=message.pk).update(webhook_event=None)
+    with pytest.raises(NotFound) as gone:
+        email_attachment_fetch(actor=agent, message_id=message.pk, index=0)
+    assert gone.value.message == (
+        "The original of this mail is no longer kept, so its files cannot be shown."
+    )

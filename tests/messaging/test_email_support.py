@@ -1,11 +1,13 @@
 """Building blocks for the e-mail tests (no tests here): a real SMTP server on loopback
-(aiosmtpd), a small IMAP4 responder on a real socket, e-mail channels and raw mails."""
+(aiosmtpd, plain, STARTTLS or implicit TLS), a small IMAP4 responder on a real socket
+(plain or TLS), e-mail channels and raw mails."""
 
 from __future__ import annotations
 
 import logging
 import socket
 import socketserver
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +18,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from django.test import Client
 from django.urls import reverse
 
@@ -29,6 +31,8 @@ FROM_ADDRESS = "ventas@comteco.test"
 REPLY_DOMAIN = "replies.comteco.test"
 IMAP_USER = "buzon@comteco.test"
 IMAP_PASSWORD = "imap-pass-42"
+SMTP_USER = "ventas@comteco.test"
+SMTP_PASSWORD = "smtp-pass-7"
 
 
 def free_port() -> int:
@@ -42,6 +46,8 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     content: bytes
+    tls_version: str = ""  # "TLSv1.3" when the mail came over TLS, "" in plain text
+    authenticated_as: str = ""
 
     def parsed(self) -> EmailMessage:
         message = BytesParser(policy=policy.default).parsebytes(self.content)
@@ -57,6 +63,20 @@ class SmtpMailbox:
     port: int
     received: list[Received] = field(default_factory=list)
     rcpt_reply: str = ""
+    mail_from_seen: list[str] = field(default_factory=list)  # every MAIL FROM, even refused
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        self.mail_from_seen.append(address)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self,
@@ -74,18 +94,58 @@ class SmtpMailbox:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or envelope.content
         assert isinstance(content, bytes)
+        ssl_object = server.transport.get_extra_info("ssl_object") if server.transport else None
+        login = session.auth_data.login if isinstance(session.auth_data, LoginPassword) else b""
         self.received.append(
-            Received(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], content)
+            Received(
+                str(envelope.mail_from),
+                [str(r) for r in envelope.rcpt_tos],
+                content,
+                tls_version=str(ssl_object.version()) if ssl_object is not None else "",
+                authenticated_as=login.decode(),
+            )
         )
         return "250 Message accepted for delivery"
 
 
+def _smtp_login(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+) -> AuthResult:
+    valid = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == SMTP_USER.encode()
+        and auth_data.password == SMTP_PASSWORD.encode()
+    )
+    return AuthResult(success=valid, auth_data=auth_data if valid else None)
+
+
 @contextmanager
-def running_smtp_server() -> Iterator[SmtpMailbox]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port, while in the block."""
+def running_smtp_server(
+    *,
+    starttls_context: ssl.SSLContext | None = None,
+    implicit_tls_context: ssl.SSLContext | None = None,
+    require_login: bool = False,
+) -> Iterator[SmtpMailbox]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port, while in the block.
+
+    ``starttls_context`` offers STARTTLS and requires it before MAIL (and AUTH);
+    ``implicit_tls_context`` speaks TLS from the first byte (SMTPS); ``require_login``
+    wants AUTH as SMTP_USER / SMTP_PASSWORD, accepted only over TLS.
+    """
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every line
     mailbox = SmtpMailbox(host="127.0.0.1", port=free_port())
-    controller = Controller(mailbox, hostname=mailbox.host, port=mailbox.port)
+    smtp_options: dict[str, Any] = {}
+    if starttls_context is not None:
+        smtp_options.update(tls_context=starttls_context, require_starttls=True)
+    if require_login:
+        smtp_options.update(auth_required=True, auth_require_tls=True, authenticator=_smtp_login)
+    controller = Controller(
+        mailbox,
+        hostname=mailbox.host,
+        port=mailbox.port,
+        ssl_context=implicit_tls_context,
+        **smtp_options,
+    )
     controller.start()
     try:
         yield mailbox
@@ -179,10 +239,12 @@ class ImapResponder(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, mails: dict[str, bytes]) -> None:
+    def __init__(self, mails: dict[str, bytes], tls_context: ssl.SSLContext | None = None) -> None:
         self.mails = dict(mails)
         self.seen: set[str] = set()
         self.commands: list[str] = []
+        self.tls_context = tls_context
+        self.tls_failures: list[str] = []  # handshakes the client broke off
         self.lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _ImapHandler)
 
@@ -190,9 +252,35 @@ class ImapResponder(socketserver.ThreadingTCPServer):
     def port(self) -> int:
         return int(self.server_address[1])
 
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        if self.tls_context is None:
+            return connection, address
+        # IMAPS: TLS from the first byte; the handshake runs in the handler's thread.
+        wrapped = self.tls_context.wrap_socket(
+            connection, server_side=True, do_handshake_on_connect=False
+        )
+        return wrapped, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, ssl.SSLError | ConnectionError):
+            with self.lock:
+                self.tls_failures.append(type(error).__name__)
+            return
+        super().handle_error(request, client_address)
+
 
 class _ImapHandler(socketserver.StreamRequestHandler):
     server: ImapResponder
+
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            self.request.do_handshake()
+        super().setup()
 
     def _send(self, *lines: str | bytes) -> None:
         for line in lines:
@@ -257,12 +345,13 @@ class _ImapHandler(socketserver.StreamRequestHandler):
 
 
 @contextmanager
-def imap_servers() -> Iterator[Callable[[dict[str, bytes]], ImapResponder]]:
-    """Start IMAP responders (UID -> raw mail) on loopback; all stopped after the block."""
+def imap_servers() -> Iterator[Callable[..., ImapResponder]]:
+    """Start IMAP responders (UID -> raw mail, optionally over TLS) on loopback; all
+    stopped after the block."""
     started: list[ImapResponder] = []
 
-    def start(mails: dict[str, bytes]) -> ImapResponder:
-        server = ImapResponder(mails)
+    def start(mails: dict[str, bytes], tls_context: ssl.SSLContext | None = None) -> ImapResponder:
+        server = ImapResponder(mails, tls_context)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         started.append(server)
         return server
@@ -271,3 +360,29 @@ def imap_servers() -> Iterator[Callable[[dict[str, bytes]], ImapResponder]]:
     for server in started:
         server.shutdown()
         server.server_close()
+
+
+# --- certificates (trustme) -------------------------------------------------------------------
+
+
+@dataclass
+class MailPki:
+    """A test CA, its PEM bundle on disk, and server contexts with certificates it signed."""
+
+    ca: Any  # trustme.CA
+    ca_file: str
+
+    def server_context(self, *names: str) -> ssl.SSLContext:
+        """A server-side context with a certificate for ``names`` (127.0.0.1 by default)."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert(*(names or ("127.0.0.1", "localhost"))).configure_cert(context)
+        return context
+
+
+def make_mail_pki(folder: Any) -> MailPki:
+    import trustme
+
+    ca = trustme.CA(organization_name="telcodesk test CA")
+    path = folder / "test-ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return MailPki(ca=ca, ca_file=str(path))

@@ -93,3 +93,14 @@ def env_url(
             f"{name} must start with one of {', '.join(s + '://' for s in schemes)}; got {raw!r}"
         )
     return raw
+
+
+def env_file(name: str, default: str = "", environ: Mapping[str, str] | None = None) -> str:
+    """The path of a file that must exist and be readable (empty means unset)."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(name, default).strip()
+    if not raw:
+        return ""
+    if not os.path.isfile(raw) or not os.access(raw, os.R_OK):
+        raise ConfigurationError(f"{name} must name a readable file; {raw!r} is not one")
+    return raw

@@ -2,14 +2,19 @@
 
 Mails reach the sandbox through its SMTP server (``mailsandbox.smtp``), which only
 stores them (``sandbox_mail_store``): nothing is ever relayed. The mailbox simulator
-plays the customer: ``sandbox_reply_build`` writes a proper reply to a stored mail and
-``sandbox_reply_post`` posts it, raw and signed, to the channel's inbound webhook, so
-it goes through the real inbound path.
+plays the customer: ``sandbox_reply_build`` writes a proper reply to a stored mail (plain
+text, optionally with an HTML alternative, and attached files) and ``sandbox_reply_post``
+posts it, raw and signed, to the channel's inbound webhook, so it goes through the real
+inbound path. Mails are shown as text: an HTML part is turned into readable text, never
+rendered.
 """
 
 from __future__ import annotations
 
+import html
 import logging
+import mimetypes
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -23,7 +28,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from telcodesk.mailsandbox.models import SandboxMail
-from telcodesk.messaging.email import email_address_normalize
+from telcodesk.messaging.email_reading import (
+    attachment_data,
+    attachment_filename,
+    attachment_parts,
+    body_text,
+    email_address_normalize,
+)
 from telcodesk.messaging.models import Channel
 from telcodesk.messaging.providers.sandbox import Poster
 from telcodesk.messaging.providers.whatsapp_cloud import signature_for
@@ -35,6 +46,9 @@ HOST = "127.0.0.1"
 SIGNATURE_HEADER = "X-Telcodesk-Signature"
 MAILS_SHOWN = 50
 MAX_REPLY_LENGTH = 20_000
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024  # all the files of one reply together
+MAX_ATTACHMENTS = 5
+_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 
 
 def sandbox_smtp_port() -> int:
@@ -97,17 +111,40 @@ def sandbox_mail_message(mail: SandboxMail) -> Message:
 
 
 def sandbox_mail_body(mail: SandboxMail) -> str:
-    """The text of a mail: its text/plain part, else its HTML part as is."""
+    """The text of a mail: its text/plain part, else its HTML part as readable text."""
     message = sandbox_mail_message(mail)
-    if isinstance(message, EmailMessage):
-        part = message.get_body(preferencelist=("plain", "html"))
-        if part is not None:
-            try:
-                return str(part.get_content())
-            except (LookupError, ValueError):
-                pass
+    if isinstance(message, EmailMessage) and message.get_body() is not None:
+        return body_text(message)
     payload = message.get_payload(decode=True)
     return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+
+
+@dataclass(frozen=True)
+class MailFile:
+    """An attached file of a sandbox mail, as listed under it."""
+
+    filename: str
+    content_type: str
+    size: int
+
+
+def sandbox_mail_files(mail: SandboxMail) -> list[MailFile]:
+    message = sandbox_mail_message(mail)
+    if not isinstance(message, EmailMessage):
+        return []
+    return [
+        MailFile(
+            filename=attachment_filename(part),
+            content_type=part.get_content_type(),
+            size=len(attachment_data(part)),
+        )
+        for part in attachment_parts(message)
+    ]
+
+
+def sandbox_mail_has_html(mail: SandboxMail) -> bool:
+    message = sandbox_mail_message(mail)
+    return any(part.get_content_type() == "text/html" for part in message.walk())
 
 
 def sandbox_mail_headers(mail: SandboxMail) -> list[tuple[str, str]]:
@@ -149,6 +186,8 @@ def mailbox_thread(*, channel: Channel, address: str) -> list[SandboxMail]:
     for mail in mails:
         mail.body = sandbox_mail_body(mail)  # type: ignore[attr-defined]
         mail.headers = sandbox_mail_headers(mail)  # type: ignore[attr-defined]
+        mail.files = sandbox_mail_files(mail)  # type: ignore[attr-defined]
+        mail.has_html = sandbox_mail_has_html(mail)  # type: ignore[attr-defined]
     return mails
 
 
@@ -191,16 +230,60 @@ class Reply:
     to_address: str
 
 
+@dataclass(frozen=True)
+class ReplyFile:
+    """A file the customer attaches to a reply."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def reply_file_from_upload(*, name: str, content_type: str, data: bytes) -> ReplyFile:
+    """A file as uploaded: the name without folders, a well-formed type (else guessed
+    from the name, else application/octet-stream)."""
+    filename = name.replace("\\", "/").rsplit("/", 1)[-1]
+    filename = "".join(ch for ch in filename if ch.isprintable()).strip()[:200] or "file"
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    if not _CONTENT_TYPE.fullmatch(kind):
+        kind = mimetypes.guess_type(filename)[0] or ""
+    if not kind or kind.startswith(("multipart/", "message/")):
+        kind = "application/octet-stream"  # a container type would not be a file
+    return ReplyFile(filename=filename, content_type=kind, data=data)
+
+
 def _reply_subject(subject: str) -> str:
     subject = subject.strip()
     return subject if subject.lower().startswith("re:") else f"Re: {subject}".strip()
 
 
-def sandbox_reply_build(*, mail: SandboxMail, address: str, text: str) -> Reply:
+def _html_with_quote(html_text: str, header: str, quoted_text: str) -> str:
+    """The customer's HTML with the quoted mail under it, as HTML mail clients do."""
+    quote = (
+        f'<div class="quote-header">{html.escape(header)}</div>\n'
+        f'<blockquote type="cite">{html.escape(quoted_text).replace(chr(10), "<br>")}'
+        "</blockquote>"
+    )
+    closing = re.search(r"</body\s*>", html_text, re.IGNORECASE)
+    if closing is None:
+        return f"{html_text.strip()}\n{quote}\n"
+    return f"{html_text[: closing.start()]}{quote}\n{html_text[closing.start() :]}"
+
+
+def sandbox_reply_build(
+    *,
+    mail: SandboxMail,
+    address: str,
+    text: str,
+    html_text: str = "",
+    files: list[ReplyFile] | None = None,
+) -> Reply:
     """A reply from ``address`` to ``mail``, as a mail client would write it.
 
     To the mail's Reply-To (else its From), "Re: subject", In-Reply-To and References
-    naming the mail, and the mail quoted below the text ("On ... wrote:").
+    naming the mail, and the mail quoted below the text ("On ... wrote:"). With
+    ``text`` and ``html_text`` the body is multipart/alternative (both quote the mail);
+    with ``html_text`` alone it is text/html. ``files`` are attached (multipart/mixed).
     """
     original = sandbox_mail_message(mail)
     reply_to = _header(original, "Reply-To", 1000) or _header(original, "From", 1000)
@@ -222,8 +305,24 @@ def sandbox_reply_build(*, mail: SandboxMail, address: str, text: str) -> Reply:
         reply["References"] = references.strip()
     sender = mail.from_header or mail.envelope_from
     when = mail.date_header or mail.received_at
-    body = f"{text.strip()}\n\nOn {when}, {sender} wrote:\n{quoted}\n"
-    reply.set_content(body, charset="utf-8")
+    header = f"On {when}, {sender} wrote:"
+    if text.strip():
+        reply.set_content(f"{text.strip()}\n\n{header}\n{quoted}\n", charset="utf-8")
+        if html_text.strip():
+            reply.add_alternative(
+                _html_with_quote(html_text, header, sandbox_mail_body(mail).strip()),
+                subtype="html",
+                charset="utf-8",
+            )
+    else:
+        reply.set_content(
+            _html_with_quote(html_text, header, sandbox_mail_body(mail).strip()),
+            subtype="html",
+            charset="utf-8",
+        )
+    for file in files or []:
+        maintype, _slash, subtype = file.content_type.partition("/")
+        reply.add_attachment(file.data, maintype=maintype, subtype=subtype, filename=file.filename)
     return Reply(raw=reply.as_bytes(), to_address=email_address_normalize(to_address))
 
 

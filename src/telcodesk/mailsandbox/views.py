@@ -20,11 +20,15 @@ from telcodesk.accounts.services import actor_for_user
 from telcodesk.core.errors import DomainError
 from telcodesk.mailsandbox.models import SandboxMail
 from telcodesk.mailsandbox.services import (
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
     MAX_REPLY_LENGTH,
+    ReplyFile,
     mailbox_addresses,
     mailbox_inbox,
     mailbox_mail,
     mailbox_thread,
+    reply_file_from_upload,
     sandbox_mail_store,
     sandbox_reply_build,
     sandbox_reply_post,
@@ -109,28 +113,59 @@ def mailbox_mails(request: HttpRequest, channel_id: int) -> HttpResponse:
     return _mails(request, channel, email_address_normalize(request.GET.get("address", "")))
 
 
+def _reply_files(request: HttpRequest) -> tuple[list[ReplyFile], str]:
+    """The files attached to the reply form, or the error that refuses them."""
+    uploads = request.FILES.getlist("attachment")
+    if len(uploads) > MAX_ATTACHMENTS:
+        return [], _("Attach at most %(count)d files.") % {"count": MAX_ATTACHMENTS}
+    if sum(int(upload.size or 0) for upload in uploads) > MAX_ATTACHMENT_BYTES:
+        return [], _("The attached files add up to more than %(size)d MB; attach smaller ones.") % {
+            "size": MAX_ATTACHMENT_BYTES // (1024 * 1024)
+        }
+    files = [
+        reply_file_from_upload(
+            name=str(upload.name or ""),
+            content_type=str(upload.content_type or ""),
+            data=upload.read(),
+        )
+        for upload in uploads
+    ]
+    if any(not file.data for file in files):
+        return [], _("An attached file is empty; attach it again or remove it.")
+    return files, ""
+
+
 @login_required
 @require_POST
 def mailbox_reply(request: HttpRequest, channel_id: int) -> HttpResponse:
-    """The customer answers a mail: the reply goes, signed, to our inbound webhook."""
+    """The customer answers a mail: the reply goes, signed, to our inbound webhook.
+
+    The reply is ``text``, or ``html`` (sent as an HTML alternative of the text, or
+    alone), or both, with up to MAX_ATTACHMENTS files under ``attachment``.
+    """
     channel = _channel_for(request, channel_id)
     address = email_address_normalize(request.POST.get("address", ""))
     text = request.POST.get("text", "").strip()
+    html_text = request.POST.get("html", "").strip()
     mail_id = request.POST.get("mail", "")
     mail = (
         mailbox_mail(channel=channel, address=address, mail_id=int(mail_id))
         if address and mail_id.isdigit()
         else None
     )
-    error = ""
+    files, error = _reply_files(request)
     if not address:
         error = _("Enter the customer's e-mail address first.")
     elif mail is None:
         error = _("Choose a mail of this mailbox to answer.")
-    elif not text or len(text) > MAX_REPLY_LENGTH:
-        error = _("Write a reply of 1 to %(max)d characters.") % {"max": MAX_REPLY_LENGTH}
-    else:
-        reply = sandbox_reply_build(mail=mail, address=address, text=text)
+    elif (not text and not html_text) or max(len(text), len(html_text)) > MAX_REPLY_LENGTH:
+        error = _("Write a reply (text or HTML) of 1 to %(max)d characters.") % {
+            "max": MAX_REPLY_LENGTH
+        }
+    elif not error:
+        reply = sandbox_reply_build(
+            mail=mail, address=address, text=text, html_text=html_text, files=files
+        )
         sandbox_mail_store(
             envelope_from=address,
             envelope_to=[reply.to_address],
@@ -141,6 +176,9 @@ def mailbox_reply(request: HttpRequest, channel_id: int) -> HttpResponse:
         if status != 200:
             error = _("The inbound webhook answered %(status)d.") % {"status": status}
     if request.headers.get("HX-Request"):
-        return _mails(request, channel, address, error)
+        response = _mails(request, channel, address, error)
+        if not error:
+            response["HX-Trigger"] = "reply-sent"  # the form clears itself
+        return response
     url = reverse("mailsandbox:mailbox", args=[channel.pk])
     return HttpResponseRedirect(f"{url}?{urlencode({'address': address})}")

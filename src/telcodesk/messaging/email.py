@@ -12,29 +12,23 @@ polling) is stored first as a ``WebhookEvent`` and applied after commit by
 ``email_event_apply``. A reply joins its conversation by, in order: In-Reply-To /
 References naming a mail of the channel, the Reply-To token in a recipient address, the
 sender's address. The mail's Message-ID makes it idempotent: a redelivery adds nothing.
+Reading the mail itself (text, HTML as text, attachments) is ``messaging.email_reading``;
+its files are read back from the stored raw mail by ``email_attachment_fetch``.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import re
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
-from email.utils import formatdate, getaddresses, parseaddr, parsedate_to_datetime
-from html.parser import HTMLParser
+from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -48,6 +42,15 @@ from telcodesk.core.tenancy import Actor
 from telcodesk.customers.models import ContactPoint, Customer, TimelineEvent
 from telcodesk.customers.services import timeline_add
 from telcodesk.messaging import services
+from telcodesk.messaging.email_reading import (
+    InboundEmail,
+    attachment_data,
+    attachment_filename,
+    attachment_parts,
+    email_address_normalize,
+    mail_parse,
+    parse_email,
+)
 from telcodesk.messaging.models import (
     Channel,
     Conversation,
@@ -58,7 +61,7 @@ from telcodesk.messaging.models import (
     WebhookEvent,
 )
 from telcodesk.messaging.providers.imap import ImapError, ImapMailbox, ImapSettings
-from telcodesk.messaging.providers.smtp import message_id_bare
+from telcodesk.messaging.providers.smtp import configured_ca_file
 from telcodesk.messaging.sending import SendRefused
 
 logger = logging.getLogger("telcodesk.messaging")
@@ -72,43 +75,11 @@ _HOSTNAME = re.compile(
     r"(?=.{1,190}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
 _TOKEN_IN_ADDRESS = re.compile(r"\+([0-9a-f]{16})@", re.IGNORECASE)
-_ANGLE_ID = re.compile(r"<([^<>\s]+)>")
-# Lines that introduce the quoted previous mail in common clients (en, es, pt).
-_QUOTE_HEADER = re.compile(
-    r"^\s*(On\b.*\bwrote:|El\b.*\bescribió:|Em\b.*\bescreveu:|"
-    r"-{2,}\s*(Original Message|Mensaje original|Mensagem original)\s*-{2,}|"
-    r"(From|De):\s.*<?[^\s@]+@[^\s@]+>?\s*$)",
-    re.IGNORECASE,
-)
 BODY_ENCODING_HEADER = "X-Telcodesk-Body-Encoding"
 SOURCE_HEADER = "X-Telcodesk-Source"
 
 
 # --- addresses and settings ------------------------------------------------------------------
-
-
-def email_address_normalize(value: str) -> str:
-    """The bare, lower-cased address in ``value`` ("Juana <J@x.com>" → "j@x.com"); "" if bad.
-
-    Only ASCII local parts are accepted (no SMTPUTF8); a Unicode domain is IDNA-encoded.
-    """
-    if not value or "\r" in value or "\n" in value:
-        return ""
-    _name, address = parseaddr(value.strip())
-    local, at, domain = address.strip().rpartition("@")
-    if not at or not local or not domain:
-        return ""
-    try:
-        local.encode("ascii")
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        return ""
-    address = f"{local}@{domain}".lower()
-    try:
-        validate_email(address)
-    except ValidationError:
-        return ""
-    return address
 
 
 def email_channel_settings_errors(channel: Channel) -> dict[str, list[str]]:
@@ -463,161 +434,6 @@ def email_send_template(
     )
 
 
-# --- reading a mail ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content_type: str
-    size: int
-
-
-@dataclass(frozen=True)
-class InboundEmail:
-    """What telcodesk keeps of a received mail."""
-
-    message_id: str  # without brackets; a hash of the bytes when the mail has none
-    from_address: str
-    from_name: str
-    to: list[str]
-    cc: list[str]
-    subject: str
-    text: str  # the new text (quoted previous mail trimmed)
-    full_text: str
-    in_reply_to: list[str]
-    references: list[str]
-    sent_at: datetime | None
-    attachments: list[Attachment] = field(default_factory=list)
-    recipients: list[str] = field(default_factory=list)  # To, Cc, Delivered-To...
-
-
-class _TextExtractor(HTMLParser):
-    BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style", "head"):
-            self._skip += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style", "head"):
-            self._skip = max(self._skip - 1, 0)
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """The readable text of an HTML body (tags, scripts and styles dropped)."""
-    extractor = _TextExtractor()
-    extractor.feed(html)
-    extractor.close()
-    lines = [" ".join(line.split()) for line in "".join(extractor.parts).splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def quoted_text_trim(text: str) -> str:
-    """The new part of a reply: stops at "On ... wrote:" (and its es/pt forms), an
-    "Original Message" separator, or a trailing block of "> " lines."""
-    lines = text.replace("\r\n", "\n").split("\n")
-    for index, line in enumerate(lines):
-        if index > 0 and _QUOTE_HEADER.match(line):
-            lines = lines[:index]
-            break
-    while lines and (lines[-1].startswith(">") or not lines[-1].strip()):
-        lines.pop()
-    trimmed = "\n".join(lines).strip()
-    return trimmed or text.strip()
-
-
-def _ids(value: str) -> list[str]:
-    found = _ANGLE_ID.findall(value or "")
-    if not found and value and value.strip():
-        found = value.split()
-    return [message_id_bare(item) for item in found if item.strip()]
-
-
-def _addresses(message: EmailMessage, *names: str) -> list[str]:
-    values = [str(value) for name in names for value in message.get_all(name, [])]
-    return [
-        address
-        for address in (email_address_normalize(addr) for _n, addr in getaddresses(values))
-        if address
-    ]
-
-
-def _provider_id(message_id: str, raw: bytes) -> str:
-    if message_id and len(message_id) <= 191:
-        return message_id
-    return "sha256:" + hashlib.sha256(message_id.encode() if message_id else raw).hexdigest()
-
-
-def parse_email(raw: bytes) -> InboundEmail | None:
-    """Read a raw RFC 822 mail; None when it is not one (no sender address)."""
-    message = BytesParser(policy=policy.default).parsebytes(raw)
-    if not isinstance(message, EmailMessage):
-        return None
-    try:
-        from_name, from_address = parseaddr(str(message.get("From", "")))
-    except (TypeError, ValueError, IndexError):
-        return None
-    from_address = email_address_normalize(from_address)
-    if not from_address:
-        return None
-    text = ""
-    body_part = message.get_body(preferencelist=("plain", "html"))
-    if body_part is not None and isinstance(body_part, EmailMessage):
-        try:
-            content = str(body_part.get_content())
-        except (LookupError, UnicodeError, ValueError):
-            payload = body_part.get_payload(decode=True)
-            content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-        text = html_to_text(content) if body_part.get_content_type() == "text/html" else content
-    attachments = []
-    for part in message.iter_attachments():
-        data = part.get_payload(decode=True)
-        attachments.append(
-            Attachment(
-                filename=str(part.get_filename() or ""),
-                content_type=part.get_content_type(),
-                size=len(data) if isinstance(data, bytes) else 0,
-            )
-        )
-    sent_at = None
-    try:
-        date = parsedate_to_datetime(str(message.get("Date", "")))
-        sent_at = date if date.tzinfo is not None else None
-    except (TypeError, ValueError, IndexError):
-        pass
-    message_id = next(iter(_ids(str(message.get("Message-ID", "")))), "")
-    full_text = text.replace("\r\n", "\n").strip()
-    return InboundEmail(
-        message_id=_provider_id(message_id, raw),
-        from_address=from_address,
-        from_name=" ".join(str(from_name).split())[:200],
-        to=_addresses(message, "To"),
-        cc=_addresses(message, "Cc"),
-        subject=" ".join(str(message.get("Subject", "")).split()),
-        text=quoted_text_trim(full_text),
-        full_text=full_text,
-        in_reply_to=_ids(str(message.get("In-Reply-To", ""))),
-        references=_ids(str(message.get("References", ""))),
-        sent_at=sent_at,
-        attachments=attachments,
-        recipients=_addresses(message, "To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"),
-    )
-
-
 # --- threading and storing a mail ----------------------------------------------------------
 
 
@@ -803,6 +619,51 @@ def email_event_store(
     return event
 
 
+@dataclass(frozen=True)
+class EmailAttachmentFile:
+    data: bytes
+    content_type: str
+    filename: str
+
+
+def email_attachment_fetch(*, actor: Actor, message_id: int, index: int) -> EmailAttachmentFile:
+    """File ``index`` (0-based, the order of ``payload["attachments"]``) of a received mail.
+
+    Read back from the raw mail as stored (its WebhookEvent): nothing else keeps the
+    files. Raises NotFound for a message of another organization, one that is not a
+    received mail, an index it does not have, or a mail whose raw copy is gone.
+    """
+    message = (
+        Message.objects.select_related("webhook_event")
+        .filter(
+            pk=message_id,
+            organization=actor.organization,
+            direction=Message.Direction.INBOUND,
+            kind=Message.Kind.EMAIL,
+        )
+        .first()
+    )
+    if message is None:
+        raise NotFound(_("This mail does not exist or is not yours."))
+    listed = message.payload.get("attachments") or []
+    if not 0 <= index < len(listed):
+        raise NotFound(_("This mail has no attachment number %(number)d.") % {"number": index + 1})
+    parsed = (
+        mail_parse(raw_email_from_event(message.webhook_event)) if message.webhook_event else None
+    )
+    parts = list(attachment_parts(parsed)) if parsed is not None else []
+    if len(parts) != len(listed):
+        raise NotFound(
+            _("The original of this mail is no longer kept, so its files cannot be shown.")
+        )
+    part = parts[index]
+    return EmailAttachmentFile(
+        data=attachment_data(part),
+        content_type=part.get_content_type(),
+        filename=attachment_filename(part),
+    )
+
+
 def email_event_apply(event: WebhookEvent) -> tuple[list[str], list[str], int]:
     """Apply a stored mail (inside the caller's transaction): (kinds, notes, applied)."""
     channel = event.channel
@@ -842,6 +703,7 @@ def imap_settings_for(channel: Channel) -> ImapSettings:
         password=channel.imap_password,
         folder=channel.imap_folder or "INBOX",
         timeout=float(getattr(settings, "TELCODESK_EMAIL_TIMEOUT_SECONDS", 20)),
+        ca_file=configured_ca_file(),
     )
 
 

@@ -5,6 +5,11 @@ caller fetches each one (``BODY.PEEK[]`` leaves it unseen), stores it, and only 
 flags it ``\\Seen``. A crash between the two leaves the mail unseen: the next poll
 fetches it again and the store, idempotent on the Message-ID, adds nothing. No database
 here.
+
+With ``tls`` the session is IMAP over TLS (IMAPS, port 993), checked like SMTP's: the
+certificate chain against the system's CAs plus ``ca_file``, and the host name. A
+certificate that does not verify ends the poll with an ``ImapError`` before anything
+(the password included) is sent.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import imaplib
 import ssl
 from dataclasses import dataclass
 from types import TracebackType
+
+from telcodesk.messaging.providers.smtp import mail_tls_context
 
 
 class ImapError(Exception):
@@ -29,6 +36,7 @@ class ImapSettings:
     password: str
     folder: str = "INBOX"
     timeout: float = 30.0
+    ca_file: str = ""  # PEM, trusted on top of the system's CAs
 
 
 def _folder_argument(folder: str) -> str:
@@ -47,11 +55,9 @@ class ImapMailbox:
         settings = self.settings
         try:
             if settings.tls:
+                context = self._context()
                 connection: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                    settings.host,
-                    settings.port,
-                    ssl_context=ssl.create_default_context(),
-                    timeout=settings.timeout,
+                    settings.host, settings.port, ssl_context=context, timeout=settings.timeout
                 )
             else:
                 connection = imaplib.IMAP4(settings.host, settings.port, timeout=settings.timeout)
@@ -60,6 +66,14 @@ class ImapMailbox:
             status, data = connection.select(_folder_argument(settings.folder or "INBOX"))
             if status != "OK":
                 raise ImapError(f"SELECT {settings.folder}: {data!r}")
+        except ssl.SSLCertVerificationError as exc:
+            self.close()
+            reason = str(exc.verify_message or exc.reason or exc)
+            raise ImapError(
+                f"TLS certificate of {settings.host}:{settings.port} not trusted ({reason}); "
+                "did not log in. Use the host name the certificate names, or add the "
+                "server's CA to TELCODESK_EMAIL_CA_FILE."
+            ) from exc
         except (imaplib.IMAP4.error, OSError) as exc:
             self.close()
             raise ImapError(str(exc)) from exc
@@ -75,6 +89,15 @@ class ImapMailbox:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    def _context(self) -> ssl.SSLContext:
+        try:
+            return mail_tls_context(self.settings.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ImapError(
+                f"TELCODESK_EMAIL_CA_FILE ({self.settings.ca_file}) cannot be read as a PEM "
+                f"CA bundle: {exc}"
+            ) from exc
 
     @property
     def connection(self) -> imaplib.IMAP4:

@@ -5,6 +5,12 @@ message is queued) into an RFC 5322 message; ``SmtpSender.send`` delivers it and
 like the WhatsApp client: a ``SendResult`` whose id is the Message-ID, or a
 ``ProviderError``. A 4xx reply, a dropped connection or a timeout is retryable; a 5xx
 reply is final and carries the server's reply text. No database here.
+
+TLS always verifies the server's certificate and host name, against the system's CAs
+plus the PEM bundle of ``TELCODESK_EMAIL_CA_FILE`` (an internal relay's CA). A
+certificate that does not verify, or a server that does not offer STARTTLS when the
+channel asks for it, fails the mail at once: nothing is ever sent in plain text instead,
+and retrying cannot help until someone fixes the server or the settings.
 """
 
 from __future__ import annotations
@@ -18,11 +24,30 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate
 from typing import Any
 
+from django.conf import settings
+
 from telcodesk.messaging.providers.whatsapp_cloud import ProviderError, SendResult
 
 SECURITY_NONE = "none"
 SECURITY_STARTTLS = "starttls"
 SECURITY_TLS = "tls"
+
+
+def configured_ca_file() -> str:
+    """The extra CA bundle (PEM) trusted for mail servers, "" for the system's CAs only."""
+    return str(getattr(settings, "TELCODESK_EMAIL_CA_FILE", "") or "")
+
+
+def mail_tls_context(ca_file: str = "") -> ssl.SSLContext:
+    """A client TLS context that checks the certificate chain and the host name.
+
+    ``ca_file`` (PEM) is trusted on top of the system's CAs. Raises OSError (missing
+    file) or ssl.SSLError (not a PEM bundle).
+    """
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
 
 
 def message_id_bare(value: str) -> str:
@@ -72,9 +97,34 @@ def smtp_reply_error(code: int, reply: bytes | str) -> ProviderError:
     )
 
 
+def certificate_error(host: str, port: int, exc: ssl.SSLCertVerificationError) -> ProviderError:
+    """The final error for a server certificate that does not verify."""
+    reason = str(exc.verify_message or exc.reason or exc)
+    return ProviderError(
+        None,
+        f"TLS certificate of {host}:{port} not trusted ({reason}); nothing was sent. "
+        "Use the host name the certificate names, or add the server's CA to "
+        "TELCODESK_EMAIL_CA_FILE.",
+        retryable=False,
+        details=str(exc),
+    )
+
+
+def ca_file_error(ca_file: str, exc: Exception) -> ProviderError:
+    return ProviderError(
+        None,
+        f"TELCODESK_EMAIL_CA_FILE ({ca_file}) cannot be read as a PEM CA bundle: {exc}",
+        retryable=False,
+        details=str(exc),
+    )
+
+
 @dataclass(frozen=True)
 class SmtpSender:
-    """Delivers outbound payloads through one SMTP server (one connection per mail)."""
+    """Delivers outbound payloads through one SMTP server (one connection per mail).
+
+    ``ca_file`` None means the configured bundle (``configured_ca_file``).
+    """
 
     host: str
     port: int
@@ -83,18 +133,39 @@ class SmtpSender:
     password: str = ""
     envelope_from: str = ""
     timeout: float = 20.0
+    ca_file: str | None = None
+
+    def _context(self) -> ssl.SSLContext:
+        ca_file = configured_ca_file() if self.ca_file is None else self.ca_file
+        try:
+            return mail_tls_context(ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ca_file_error(ca_file, exc) from exc
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
         if self.security == SECURITY_TLS:
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=self._context()
+            )
+        context = self._context() if self.security == SECURITY_STARTTLS else None
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        if self.security == SECURITY_STARTTLS:
-            try:
-                smtp.starttls(context=context)
-            except BaseException:
-                smtp.close()
-                raise
+        if context is None:
+            return smtp
+        try:
+            smtp.ehlo()
+            if not smtp.has_extn("starttls"):
+                # Never carry on in plain text: the channel asked for an encrypted session.
+                raise ProviderError(
+                    None,
+                    f"{self.host}:{self.port} does not offer STARTTLS, which the channel "
+                    "requires; nothing was sent. Fix the server, or choose implicit TLS "
+                    "(port 465) if that is what it speaks.",
+                    retryable=False,
+                )
+            smtp.starttls(context=context)
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
 
     def send(self, payload: dict[str, Any]) -> SendResult:
@@ -117,6 +188,17 @@ class SmtpSender:
             raise smtp_reply_error(int(exc.smtp_code), exc.smtp_error) from exc
         except smtplib.SMTPNotSupportedError as exc:
             raise ProviderError(None, f"SMTP server: {exc}", retryable=False) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise certificate_error(self.host, self.port, exc) from exc
+        except ssl.SSLError as exc:
+            # A handshake that broke off, or TLS spoken to a plain port (or the reverse).
+            raise ProviderError(
+                None,
+                f"TLS error with {self.host}:{self.port}: {exc}. Check the channel's SMTP "
+                "security and port (465 implicit TLS, 587 STARTTLS).",
+                retryable=True,
+                details=str(exc),
+            ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             # Disconnected, refused, unreachable, timed out (TimeoutError is an OSError).
             raise ProviderError(None, f"network error: {exc}", retryable=True) from exc

@@ -275,3 +275,52 @@ def test_the_sandbox_error_body_has_meta_shape(world: World, client: Client) -> 
         131047,
         "whatsapp",
     )
+
+
+def test_a_list_shows_on_the_phone_with_its_sections_and_descriptions(
+    world: World, live_server: LiveServer, client: Client
+) -> None:
+    from telcodesk.messaging.interactive_lists import InteractiveList, ListRow, ListSection
+    from telcodesk.messaging.sending import message_send_interactive
+
+    channel = sandbox_channel(world, live_server)
+    conversation = customer_writes(client, channel)
+    spec = InteractiveList(
+        body="¿Qué plan te interesa?",
+        button="Ver planes",
+        header="Planes Fibra",
+        footer="Precios con IVA",
+        sections=(
+            ListSection("Hogar", (ListRow("f300", "300 Mb", "Ideal para 3 personas"),)),
+            ListSection("Pro", (ListRow("f1000", "1000 Mb"),)),
+        ),
+    )
+    message = message_send_interactive(
+        actor_or_none=world.actor(world.agent), conversation=conversation, list_spec=spec
+    )
+    message.refresh_from_db()
+    on_phone = SandboxMessage.objects.get(wamid=message.provider_message_id)
+    assert on_phone.text == "Planes Fibra\n¿Qué plan te interesa?\nPrecios con IVA"
+    assert on_phone.buttons == [
+        {
+            "id": "f300",
+            "title": "300 Mb",
+            "kind": "list_reply",
+            "section": "Hogar",
+            "description": "Ideal para 3 personas",
+        },
+        {
+            "id": "f1000",
+            "title": "1000 Mb",
+            "kind": "list_reply",
+            "section": "Pro",
+            "description": "",
+        },
+    ]
+    client.force_login(world.agent)
+    page = client.get(
+        reverse("messaging:sandbox_phone_thread", args=[channel.pk]), {"wa_id": WA_ID}
+    )
+    html = page.content.decode()
+    assert html.index("Hogar") < html.index("300 Mb") < html.index("Pro") < html.index("1000 Mb")
+    assert '<small class="description">Ideal para 3 personas</small>' in html

@@ -25,8 +25,13 @@ from telcodesk.core.api_schemas import CONFLICT_ERRORS, ERRORS, InputSchema
 from telcodesk.core.errors import ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.inbox import selectors, services
+from telcodesk.messaging.interactive_lists import InteractiveList, ListRow, ListSection
 from telcodesk.messaging.models import Conversation, Message, Template
-from telcodesk.messaging.sending import message_send_interactive, message_send_template
+from telcodesk.messaging.sending import (
+    SendRefused,
+    message_send_interactive,
+    message_send_template,
+)
 
 router = Router()
 
@@ -78,11 +83,48 @@ class ChoiceIn(InputSchema):
     title: str = Field(..., min_length=1, max_length=24)
 
 
+class ListRowIn(InputSchema):
+    id: str = Field(
+        ..., min_length=1, max_length=200, description="echoed back when chosen; unique"
+    )
+    title: str = Field(..., min_length=1, max_length=24)
+    description: str = Field("", max_length=72)
+
+
+class ListSectionIn(InputSchema):
+    title: str = Field("", max_length=24, description="required with two or more sections")
+    rows: list[ListRowIn] = Field(..., min_length=1, max_length=10)
+
+
 class InteractiveIn(InputSchema):
     body: str = Field(..., min_length=1, max_length=1024)
     buttons: list[ChoiceIn] | None = Field(None, description="reply buttons, up to 3")
-    rows: list[ChoiceIn] | None = Field(None, description="list rows, up to 10")
-    list_button: str = Field("", max_length=20, description="the list's button text")
+    rows: list[ListRowIn] | None = Field(
+        None, description="a list of one section: up to 10 rows (or give sections)"
+    )
+    sections: list[ListSectionIn] | None = Field(
+        None, max_length=10, description="a list in sections: up to 10 rows in all"
+    )
+    list_button: str = Field("", max_length=20, description="the text of the list's button")
+    header: str = Field("", max_length=60, description="a list's header text")
+    footer: str = Field("", max_length=60, description="a list's footer text")
+
+
+def _list_spec(payload: InteractiveIn) -> InteractiveList:
+    def rows(items: list[ListRowIn]) -> tuple[ListRow, ...]:
+        return tuple(ListRow(id=r.id, title=r.title, description=r.description) for r in items)
+
+    if payload.sections:
+        sections = tuple(ListSection(title=s.title, rows=rows(s.rows)) for s in payload.sections)
+    else:
+        sections = (ListSection(title="", rows=rows(payload.rows or [])),)
+    return InteractiveList(
+        body=payload.body,
+        button=payload.list_button,
+        header=payload.header,
+        footer=payload.footer,
+        sections=sections,
+    )
 
 
 class AssignIn(InputSchema):
@@ -355,17 +397,36 @@ def conversations_send_template(
 def conversations_send_interactive(
     request: HttpRequest, conversation_id: int, payload: InteractiveIn
 ) -> Status[dict[str, Any]]:
-    """Queue up to 3 reply buttons, or a list of up to 10 rows (inside the 24-hour window)."""
+    """Queue up to 3 reply buttons, or a list (inside the 24-hour window).
+
+    A list: ``list_button`` and either ``rows`` (one section) or ``sections`` (each
+    with a title when there are several), up to 10 rows in all; optional ``header``
+    and ``footer``. Refusals name the field to fix (422 for Meta's limits, 409 with
+    ``reason`` for the window or a wrong combination)."""
     actor = _actor(request)
     conversation = _conversation(actor, conversation_id)
-    message = message_send_interactive(
-        actor_or_none=actor,
-        conversation=conversation,
-        body=payload.body,
-        buttons=[(b.id, b.title) for b in payload.buttons] if payload.buttons else None,
-        rows=[(r.id, r.title) for r in payload.rows] if payload.rows else None,
-        list_button=payload.list_button,
-    )
+    wants_list = bool(payload.rows or payload.sections)
+    if payload.rows and payload.sections:
+        raise _invalid("sections", _("Give either rows (one section) or sections, not both."))
+    if payload.buttons or not wants_list:
+        if wants_list or payload.header or payload.footer:
+            raise SendRefused(
+                _(
+                    "Give either buttons or a list (rows or sections); reply buttons take "
+                    "no header or footer here."
+                ),
+                reason="bad_interactive",
+            )
+        message = message_send_interactive(
+            actor_or_none=actor,
+            conversation=conversation,
+            body=payload.body,
+            buttons=[(b.id, b.title) for b in payload.buttons] if payload.buttons else None,
+        )
+    else:
+        message = services.conversation_list_send(
+            actor=actor, conversation=conversation, spec=_list_spec(payload)
+        )
     return Status(201, message_out(message))
 
 

@@ -27,7 +27,12 @@ from django.utils.translation import gettext as _
 from telcodesk.core.errors import NotFound, PermissionDenied
 from telcodesk.core.tenancy import Actor
 from telcodesk.messaging.models import Channel, Conversation, Message, Template
-from telcodesk.messaging.sending import SESSION_WINDOW, template_params_guess, template_render
+from telcodesk.messaging.sending import (
+    SESSION_WINDOW,
+    SendRefused,
+    template_params_guess,
+    template_render,
+)
 
 if TYPE_CHECKING:
     from telcodesk.pipelines.models import Lead
@@ -37,6 +42,7 @@ VIEW_PERMISSION = "conversation.view"
 SUPERVISE_PERMISSION = "conversation.supervise"
 THREAD_MESSAGES_SHOWN = 200
 PREVIEW_LENGTH = 90
+CLOSING_SOON = timedelta(hours=1)
 
 
 class Scope:
@@ -200,6 +206,33 @@ def thread_messages(
     return list(reversed(messages.order_by("-id")[:limit]))
 
 
+# A status webhook whose transaction was still open when the last poll read the thread
+# (written before, committed after) still shows with the next one.
+THREAD_CHANGE_OVERLAP = timedelta(seconds=2)
+
+
+@dataclass(frozen=True)
+class ThreadChanges:
+    """What a poll adds to the thread the browser shows: messages after its last one,
+    and earlier ones that changed since (ticks, edits, deletions)."""
+
+    new: list[Message]
+    changed: list[Message]
+
+
+def thread_changes(*, conversation: Conversation, after_id: int, since: datetime) -> ThreadChanges:
+    messages = Message.objects.filter(conversation=conversation).select_related(
+        "created_by", "template"
+    )
+    new = list(messages.filter(pk__gt=after_id).order_by("id")[:THREAD_MESSAGES_SHOWN])
+    changed = list(
+        messages.filter(pk__lte=after_id, updated_at__gte=since - THREAD_CHANGE_OVERLAP).order_by(
+            "id"
+        )[:THREAD_MESSAGES_SHOWN]
+    )
+    return ThreadChanges(new=new, changed=changed)
+
+
 def message_get(*, actor: Actor, conversation: Conversation, message_id: int) -> Message:
     message = Message.objects.filter(
         pk=message_id, conversation=conversation, organization=actor.organization
@@ -209,8 +242,30 @@ def message_get(*, actor: Actor, conversation: Conversation, message_id: int) ->
     return message
 
 
+def _kind_preview(kind: str) -> str:
+    """What the list says for a message without text (a photo with no caption...)."""
+    labels: dict[str, str] = {
+        Message.Kind.IMAGE: _("Photo"),
+        Message.Kind.STICKER: _("Sticker"),
+        Message.Kind.AUDIO: _("Voice or audio message"),
+        Message.Kind.VIDEO: _("Video"),
+        Message.Kind.DOCUMENT: _("Document"),
+        Message.Kind.LOCATION: _("Location"),
+        Message.Kind.CONTACTS: _("Contact card"),
+        Message.Kind.REACTION: _("Reaction"),
+        Message.Kind.ORDER: _("Order"),
+        Message.Kind.REVOKE: _("Message deleted"),
+    }
+    if kind in labels:
+        return str(labels[kind])
+    return str(Message.Kind(kind).label) if kind in Message.Kind.values else ""
+
+
 def preview(body: str, kind: str) -> str:
+    """The list's one line: the text, shortened, else what kind of message it is."""
     text = " ".join((body or "").split())
+    if not text:
+        return _kind_preview(kind)
     if len(text) > PREVIEW_LENGTH:
         text = text[: PREVIEW_LENGTH - 1] + "…"
     return text
@@ -225,11 +280,26 @@ def lead_of(*, conversation: Conversation) -> Lead | None:
 
     leads = (
         Lead.objects.filter(conversation=conversation, organization_id=conversation.organization_id)
-        .select_related("pipeline", "stage", "owner", "team")
+        .select_related("pipeline", "stage", "owner", "team", "loss_reason")
         .order_by("-created_at", "-id")
     )
     open_lead = leads.filter(won_at__isnull=True, lost_at__isnull=True).first()
     return open_lead or leads.first()
+
+
+def panel_stamp(*, conversation: Conversation, lead: Lead | None) -> str:
+    """What the side panel shows, in one string: assignment, status, customer and lead
+    (stage, owner, last change). The thread's poll compares it with the stamp the panel
+    was drawn with and redraws the panel when the lead moved or changed hands."""
+    parts: list[object] = [
+        conversation.status,
+        conversation.assigned_user_id,
+        conversation.assigned_team_id,
+        conversation.customer_id,
+    ]
+    if lead is not None:
+        parts += [lead.pk, lead.stage_id, lead.owner_id, lead.updated_at.timestamp()]
+    return ":".join("" if part is None else str(part) for part in parts)
 
 
 def leads_by_conversation(*, conversation_ids: list[int]) -> dict[int, Lead]:
@@ -238,7 +308,7 @@ def leads_by_conversation(*, conversation_ids: list[int]) -> dict[int, Lead]:
 
     leads = (
         Lead.objects.filter(conversation_id__in=conversation_ids)
-        .select_related("stage")
+        .select_related("stage", "loss_reason")
         .order_by("-created_at", "-id")
     )
     found: dict[int, Lead] = {}
@@ -276,12 +346,30 @@ class WindowState:
     is_email: bool = False
 
     @property
+    def key(self) -> str:
+        """What the composer offers: "email", "open" (free text) or "closed" (templates).
+
+        The thread's poll sends the key its composer was drawn with; a different one
+        means the window opened or closed meanwhile and the composer is redrawn.
+        """
+        if self.is_email:
+            return "email"
+        return "open" if self.open else "closed"
+
+    @property
+    def closing_soon(self) -> bool:
+        """Less than an hour left: the composer warns that only templates follow."""
+        return self.open and self.remaining is not None and self.remaining < CLOSING_SOON
+
+    @property
     def label(self) -> str:
         if self.is_email:
             return _("e-mail: no 24-hour window, the reply goes out as a threaded e-mail")
         if not self.open or self.remaining is None:
             return _("closed: only approved templates can be sent")
         minutes = max(int(self.remaining.total_seconds() // 60), 0)
+        if minutes == 0:
+            return _("open, closes in less than a minute")
         return _("open, closes in %(hours)d h %(minutes)d min") % {
             "hours": minutes // 60,
             "minutes": minutes % 60,
@@ -315,7 +403,7 @@ def templates_for(*, conversation: Conversation, lead: Lead | None = None) -> li
     ).filter(Q(channel__isnull=True) | Q(channel_id=conversation.channel_id))
     choices = []
     for template in templates.order_by("name", "language"):
-        params = template_params_guess(template=template, conversation=conversation, lead=lead)
+        params = _template_params(template=template, conversation=conversation, lead=lead)
         missing = [str(f) for f, v in zip(template.param_fields, params, strict=False) if not v]
         shown = [v or f"{{{{{i + 1}}}}}" for i, v in enumerate(params)]
         choices.append(
@@ -327,6 +415,26 @@ def templates_for(*, conversation: Conversation, lead: Lead | None = None) -> li
             )
         )
     return choices
+
+
+def _template_params(
+    *, template: Template, conversation: Conversation, lead: Lead | None
+) -> list[str]:
+    """The parameters the picker starts from: the ones a bot's template twin would send
+    (a prospect without a customer record is greeted by the name they gave us), else as
+    far as the customer's and the lead's fields go."""
+    bots = _bots_module()
+    if bots is not None:
+        try:
+            return [
+                str(value)
+                for value in bots.template_params(
+                    template=template, lead=lead, conversation=conversation
+                )
+            ]
+        except SendRefused:
+            pass
+    return template_params_guess(template=template, conversation=conversation, lead=lead)
 
 
 def template_get(*, actor: Actor, conversation: Conversation, template_id: int) -> Template:

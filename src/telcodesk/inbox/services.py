@@ -19,11 +19,15 @@ from telcodesk.accounts.services import audit_record
 from telcodesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.inbox.selectors import VIEW_PERMISSION, is_supervisor, lead_of
+from telcodesk.messaging.interactive_lists import (
+    InteractiveList,
+)
 from telcodesk.messaging.models import Channel, Conversation, Message
 from telcodesk.messaging.providers.whatsapp_cloud import ProviderError
 from telcodesk.messaging.sending import (
     SendRefused,
     media_kind_for,
+    message_send_interactive,
     message_send_media,
     message_send_text,
     session_window_open,
@@ -242,6 +246,21 @@ def email_reply_send(*, actor: Actor, conversation: Conversation, body: str) -> 
         customer=conversation.customer,
         conversation=conversation,
     )
+
+
+def conversation_list_send(
+    *, actor: Actor, conversation: Conversation, spec: InteractiveList
+) -> Message:
+    """Queue a WhatsApp list message (sections, rows with descriptions, header, footer):
+    checked against Meta's limits, the channel and the 24-hour window by
+    ``message_send_interactive``; nothing is queued when anything is wrong."""
+    _check_conversation(actor, conversation)
+    if conversation.channel.kind != Channel.Kind.WHATSAPP_CLOUD:
+        raise SendRefused(
+            _("Lists are a WhatsApp message; in this conversation write a reply instead."),
+            reason="bad_interactive",
+        )
+    return message_send_interactive(actor_or_none=actor, conversation=conversation, list_spec=spec)
 
 
 def conversation_media_send(

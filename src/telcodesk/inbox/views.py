@@ -2,18 +2,22 @@
 
 Views only translate HTTP to inbox.selectors / inbox.services and back. The list and
 the thread's messages are polled by htmx (partials); the composer is never part of a
-poll, so what the agent is typing stays. A send answers with a fresh composer and the
+poll, so what the agent is typing stays: the poll only tells the page (HX-Trigger) to
+redraw it when the 24-hour window opened or closed. A send answers with a fresh composer and the
 thread (out of band); a refusal answers 422 with the composer, the typed text and the
 service's translated reason.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -22,11 +26,15 @@ from telcodesk.core.errors import DomainError, NotFound, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers.views import console_view
 from telcodesk.inbox import selectors, services
+from telcodesk.inbox.list_builder import list_builder_fields, list_from_form
 from telcodesk.inbox.media import media_fetch
-from telcodesk.messaging.models import Conversation
+from telcodesk.messaging.interactive_lists import InteractiveList
+from telcodesk.messaging.models import Conversation, Message
 from telcodesk.messaging.sending import message_send_interactive, message_send_template
 
 LIST_LIMIT = 100
+# Sent by the thread's poll when the window it shows is not the composer's any more.
+WINDOW_CHANGED_EVENT = "inbox-window-changed"
 
 
 def _scope_label(scope: str) -> str:
@@ -111,12 +119,33 @@ def list_partial(request: HttpRequest, actor: Actor) -> HttpResponse:
 # --- the thread -----------------------------------------------------------------------------
 
 
+def _cursor(messages: list[Message], *, drawn_at: datetime, after_id: int = 0) -> dict[str, Any]:
+    """Where the browser's thread stands: its last message, and when (just before) its
+    messages were read: a change written after that comes with the next poll."""
+    return {
+        "cursor_after": max([after_id, *(m.pk for m in messages)]),
+        "cursor_at": drawn_at.isoformat(),
+    }
+
+
 def _thread_context(actor: Actor, conversation: Conversation) -> dict[str, Any]:
+    drawn_at = timezone.now()
+    messages = selectors.thread_messages(conversation=conversation)
     return {
         "conversation": conversation,
-        "thread_messages": selectors.thread_messages(conversation=conversation),
+        "thread_messages": messages,
         "window": selectors.window_state(conversation=conversation),
+        **_cursor(messages, drawn_at=drawn_at),
     }
+
+
+def _poll_cursor(request: HttpRequest) -> tuple[int, datetime] | None:
+    """The thread's cursor sent by the poll, or None (then the whole thread is sent)."""
+    after = _int(request.GET.get("after"))
+    since = parse_datetime(request.GET.get("since", "")[:40])
+    if after is None or since is None or timezone.is_naive(since):
+        return None
+    return after, since
 
 
 def _composer_context(
@@ -126,6 +155,8 @@ def _composer_context(
     body: str = "",
     error: str = "",
     notice: str = "",
+    draft: bool = False,
+    list_spec: InteractiveList | None = None,
 ) -> dict[str, Any]:
     lead = selectors.lead_of(conversation=conversation)
     window = selectors.window_state(conversation=conversation)
@@ -134,8 +165,13 @@ def _composer_context(
         "conversation": conversation,
         "window": window,
         "body": body,
+        # The agent has typed text the browser keeps: the text box stays even when
+        # the window closed and no bot may run, so the text is not thrown away.
+        "draft": draft or bool(body),
         "error": error,
         "notice": notice,
+        "list_form": list_builder_fields(list_spec),
+        "list_open": list_spec is not None,
         "templates": selectors.templates_for(conversation=conversation, lead=lead),
         "quick_replies": selectors.quick_replies(actor=actor, conversation=conversation)
         if window.open
@@ -167,6 +203,7 @@ def _panel_context(actor: Actor, conversation: Conversation) -> dict[str, Any]:
         "customer": customer,
         "document": document,
         "lead": lead,
+        "panel_stamp": selectors.panel_stamp(conversation=conversation, lead=lead),
         "tab_summary": selectors.tab_summary(lead) if lead is not None else [],
         "can_create_lead": actor.can(WORK_PERMISSION),
         "is_supervisor": supervisor,
@@ -199,15 +236,63 @@ def thread_view(request: HttpRequest, actor: Actor, conversation_id: int) -> Htt
 @require_GET
 @console_view
 def messages_partial(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResponse:
-    """The thread's messages (polled); new inbound messages are read while it is open."""
+    """The thread's messages (polled); new inbound messages are read while it is open.
+
+    With the thread's cursor (``after``: its last message id, ``since``: when it was
+    drawn) only what is new or changed is sent: new messages are appended and changed
+    ones replaced by id, so an audio or video the agent is playing is left alone.
+    Without it, the whole thread.
+    """
     conversation = selectors.conversation_get(actor=actor, conversation_id=conversation_id)
     if conversation.unread_count:
         services.conversation_mark_read(actor=actor, conversation=conversation)
-    return render(
-        request,
-        "inbox/partials/messages.html",
-        {**_thread_context(actor, conversation), "oob_window": True},
-    )
+    cursor = _poll_cursor(request)
+    context: dict[str, Any]
+    if cursor is None:
+        context = {**_thread_context(actor, conversation), "oob_window": True, "oob_cursor": True}
+        template = "inbox/partials/messages.html"
+    else:
+        after_id, since = cursor
+        drawn_at = timezone.now()
+        changes = selectors.thread_changes(
+            conversation=conversation, after_id=after_id, since=since
+        )
+        context = {
+            "conversation": conversation,
+            "window": selectors.window_state(conversation=conversation),
+            "new_messages": changes.new,
+            "changed_messages": changes.changed,
+            "first_messages": after_id == 0 and bool(changes.new),
+            **_cursor(changes.new, drawn_at=drawn_at, after_id=after_id),
+        }
+        template = "inbox/partials/messages_delta.html"
+    # The poll carries the stamp its side panel was drawn with: when a bot, an
+    # automation or a colleague moved the lead or took the conversation, the panel
+    # comes along out of band.
+    shown_panel = request.GET.get("panel_stamp")
+    if shown_panel is not None:
+        lead = selectors.lead_of(conversation=conversation)
+        if shown_panel != selectors.panel_stamp(conversation=conversation, lead=lead):
+            context.update({**_panel_context(actor, conversation), "oob_panel": True})
+    response = render(request, template, context)
+    # It also carries the window its composer was drawn for; when the customer wrote
+    # (window opened) or the 24 hours ran out (closed), the composer redraws itself.
+    shown_window = request.GET.get("composer_window", "")
+    if shown_window and shown_window != context["window"].key:
+        response["HX-Trigger"] = WINDOW_CHANGED_EVENT
+    return response
+
+
+@require_GET
+@console_view
+def composer_partial(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResponse:
+    """The reply box alone, for the current window (after the window opened or closed).
+
+    ``draft=1``: the agent has typed text, which the browser puts back in the new box.
+    """
+    conversation = selectors.conversation_get(actor=actor, conversation_id=conversation_id)
+    context = _composer_context(actor, conversation, draft=request.GET.get("draft") == "1")
+    return render(request, "inbox/partials/composer.html", context)
 
 
 def _composer_answer(
@@ -218,6 +303,7 @@ def _composer_answer(
     error: DomainError | None = None,
     body: str = "",
     notice: str = "",
+    list_spec: InteractiveList | None = None,
 ) -> HttpResponse:
     if not getattr(request, "htmx", False):
         if error is None:
@@ -226,7 +312,9 @@ def _composer_answer(
             "nav_active": "inbox",
             **_list_context(request, actor, current_id=conversation.pk),
             **_thread_context(actor, conversation),
-            **_composer_context(actor, conversation, body=body, error=error.message),
+            **_composer_context(
+                actor, conversation, body=body, error=error.message, list_spec=list_spec
+            ),
             **_panel_context(actor, conversation),
         }
         return render(request, "inbox/thread.html", context, status=422)
@@ -239,6 +327,7 @@ def _composer_answer(
             body=body if error is not None else "",
             error=error.message if error is not None else "",
             notice=notice,
+            list_spec=list_spec if error is not None else None,
         ),
         "oob_messages": error is None,
     }
@@ -306,6 +395,19 @@ def buttons_send_view(request: HttpRequest, actor: Actor, conversation_id: int) 
         )
     except DomainError as exc:
         return _composer_answer(request, actor, conversation, error=exc)
+    return _composer_answer(request, actor, conversation)
+
+
+@require_POST
+@console_view
+def list_send_view(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResponse:
+    """A list message from the composer's list builder (inside the 24-hour window)."""
+    conversation = selectors.conversation_get(actor=actor, conversation_id=conversation_id)
+    spec = list_from_form(request.POST)
+    try:
+        services.conversation_list_send(actor=actor, conversation=conversation, spec=spec)
+    except DomainError as exc:
+        return _composer_answer(request, actor, conversation, error=exc, list_spec=spec)
     return _composer_answer(request, actor, conversation)
 
 

@@ -20,6 +20,11 @@ from django.utils.translation import gettext as _
 from telcodesk.core.errors import DomainError, ErrorCode, NotFound
 from telcodesk.core.tasks import enqueue_on_commit
 from telcodesk.core.tenancy import Actor
+from telcodesk.messaging.interactive_lists import (
+    InteractiveList,
+    interactive_list_check,
+    interactive_list_payload,
+)
 from telcodesk.messaging.models import (
     Conversation,
     MarketingPreferenceEvent,
@@ -29,7 +34,6 @@ from telcodesk.messaging.models import (
 )
 from telcodesk.messaging.providers.whatsapp_cloud import (
     interactive_buttons_payload,
-    interactive_list_payload,
     media_payload,
     template_payload,
     text_payload,
@@ -39,7 +43,6 @@ SESSION_WINDOW = timedelta(hours=24)
 MAX_TEXT_LENGTH = 4096
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
-MAX_LIST_ROWS = 10
 PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 # Kinds an agent may send by uploaded media id, and the MIME types WhatsApp takes for each.
 MEDIA_SEND_TYPES: dict[str, frozenset[str]] = {
@@ -307,35 +310,34 @@ def message_send_interactive(
     *,
     actor_or_none: Actor | None,
     conversation: Conversation,
-    body: str,
+    body: str = "",
     buttons: list[tuple[str, str]] | None = None,
-    rows: list[tuple[str, str]] | None = None,
-    list_button: str = "",
+    list_spec: InteractiveList | None = None,
 ) -> Message:
-    """Queue reply buttons (up to 3) or a list (up to 10 rows), inside the 24-hour window."""
+    """Queue reply buttons (up to 3, with ``body``) or a list message (``list_spec``:
+    sections, rows with descriptions, header, footer; checked against Meta's limits by
+    ``interactive_list_check``), inside the 24-hour window."""
     _check_scope(actor_or_none, conversation)
-    body = body.strip()
-    if not body or len(body) > 1024:
-        raise SendRefused(_("Write a message of 1 to 1024 characters."), reason="bad_body")
-    if bool(buttons) == bool(rows):
+    if (buttons is None) == (list_spec is None):
         raise SendRefused(_("Give either buttons or list rows."), reason="bad_interactive")
-    if buttons is not None and (
-        len(buttons) > MAX_BUTTONS or any(len(t) > MAX_BUTTON_TITLE for _i, t in buttons)
-    ):
-        raise SendRefused(
-            _("Give at most 3 buttons of at most 20 characters each."), reason="bad_interactive"
-        )
-    if rows is not None and (len(rows) > MAX_LIST_ROWS or not list_button):
-        raise SendRefused(
-            _("Give a list button text and at most 10 rows."), reason="bad_interactive"
-        )
-    _check_window(conversation)
     to = conversation.external_address
-    payload = (
-        interactive_buttons_payload(to, body=body, buttons=buttons)
-        if buttons
-        else interactive_list_payload(to, body=body, button=list_button, rows=rows or [])
-    )
+    if list_spec is not None:
+        interactive_list_check(list_spec)
+        body = list_spec.body.strip()
+        _check_window(conversation)
+        payload = interactive_list_payload(to, list_spec)
+    else:
+        body = body.strip()
+        if not body or len(body) > 1024:
+            raise SendRefused(_("Write a message of 1 to 1024 characters."), reason="bad_body")
+        if not buttons or (
+            len(buttons) > MAX_BUTTONS or any(len(t) > MAX_BUTTON_TITLE for _i, t in buttons)
+        ):
+            raise SendRefused(
+                _("Give at most 3 buttons of at most 20 characters each."), reason="bad_interactive"
+            )
+        _check_window(conversation)
+        payload = interactive_buttons_payload(to, body=body, buttons=buttons)
     return _outbox_add(
         actor=actor_or_none,
         conversation=conversation,

@@ -312,11 +312,21 @@ def _render(channel: Channel, payload: dict[str, Any]) -> tuple[str, list[dict[s
                 for b in action.get("buttons") or []
             ]
         elif interactive.get("type") == "list":
+            # What the phone shows: the section titles above their rows, descriptions.
             buttons = [
-                {"id": row["id"], "title": row["title"], "kind": "list_reply"}
+                {
+                    "id": row["id"],
+                    "title": row["title"],
+                    "kind": "list_reply",
+                    "section": str(section.get("title") or ""),
+                    "description": str(row.get("description") or ""),
+                }
                 for section in action.get("sections") or []
                 for row in section.get("rows") or []
             ]
+            header = (interactive.get("header") or {}).get("text", "")
+            footer = (interactive.get("footer") or {}).get("text", "")
+            body = "\n".join(part for part in (header, body, footer) if part)
         return (body, buttons) if body and buttons else None
     return None
 

@@ -1,5 +1,7 @@
 /* The inbox composer: "#" finds a quick reply, "/" a bot; the thread stays scrolled to
-   the newest message while it is polled. Everything posts as a plain form without it. */
+   the newest message while it is polled; the composer is redrawn, keeping what was
+   typed, when the 24-hour window opens or closes; the list builder adds sections and
+   rows. Everything posts as a plain form without it. */
 (function () {
   "use strict";
 
@@ -26,10 +28,89 @@
   document.addEventListener("htmx:afterSettle", function () {
     if (stickToBottom) scrollToBottom();
     bindComposer();
+    bindListBuilder();
   });
   document.addEventListener("DOMContentLoaded", function () {
     scrollToBottom();
     bindComposer();
+    bindListBuilder();
+  });
+
+  // --- the composer redrawn when the 24-hour window opens or closes -----------------------
+  // The server draws the box for the new window (free text, or templates only); what the
+  // agent had typed or opened is carried over into the new one, nothing is lost.
+
+  var carried = null;
+
+  function isRedraw(event) {
+    // requestConfig.elt is the element that asked (beforeSwap's own elt is the target).
+    var elt = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
+    return elt && elt.id === "composer-refresh";
+  }
+
+  function snapshot(composer) {
+    var kept = {};
+    composer.querySelectorAll("[data-keep]").forEach(function (block) {
+      var values = {};
+      block.querySelectorAll("input[name], textarea[name], select[name]").forEach(function (field) {
+        if (field.type === "hidden" || field.type === "file" || field.name === "csrfmiddlewaretoken") return;
+        (values[field.name] = values[field.name] || []).push(field.value);
+      });
+      kept[block.dataset.keep] = {
+        values: values,
+        open: block.tagName === "DETAILS" && !block.hasAttribute("data-server-open") ? block.open : null,
+        html: block.matches(".composer-list") ? block.querySelector("[data-list-sections]").innerHTML : null,
+      };
+    });
+    var active = document.activeElement;
+    return {
+      blocks: kept,
+      focus: active && composer.contains(active) && active.name ? active.name : "",
+      selection: active && active.id === "composer-body" ? [active.selectionStart, active.selectionEnd] : null,
+    };
+  }
+
+  function restore(composer, state) {
+    Object.keys(state.blocks).forEach(function (key) {
+      var block = composer.querySelector('[data-keep="' + key + '"]');
+      if (!block) return;
+      var kept = state.blocks[key];
+      if (kept.html !== null) {
+        // The list builder may have more sections and rows than the server draws.
+        block.querySelector("[data-list-sections]").innerHTML = kept.html;
+      }
+      if (kept.open !== null) block.open = block.open || kept.open;
+      Object.keys(kept.values).forEach(function (name) {
+        var fields = block.querySelectorAll('[name="' + name + '"]');
+        kept.values[name].forEach(function (value, index) {
+          if (fields[index] && value) fields[index].value = value;
+        });
+      });
+    });
+    if (state.focus) {
+      var field = composer.querySelector('[name="' + state.focus + '"]');
+      if (field) {
+        field.focus();
+        if (state.selection && field.id === "composer-body") field.setSelectionRange(state.selection[0], state.selection[1]);
+      }
+    }
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!isRedraw(event)) return;
+    var box = document.getElementById("composer-body");
+    if (box && box.value.trim()) event.detail.parameters.draft = "1";
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!isRedraw(event)) return;
+    var composer = document.getElementById("composer");
+    carried = composer ? snapshot(composer) : null;
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!isRedraw(event) || !carried) return;
+    var composer = document.getElementById("composer");
+    if (composer) restore(composer, carried);
+    carried = null;
   });
 
   // --- suggestions ------------------------------------------------------------------------
@@ -134,5 +215,69 @@
         picker.value = "";
       });
     }
+  }
+
+  // --- the list builder: sections and rows, numbered across the list ----------------------
+
+  function fromTemplate(selector, form) {
+    var template = form.querySelector(selector);
+    var holder = document.createElement("div");
+    holder.innerHTML = template.innerHTML;
+    return holder.firstElementChild;
+  }
+
+  function renumber(form) {
+    var number = 0;
+    var filled = 0;
+    form.querySelectorAll("[data-list-section]").forEach(function (section, s) {
+      var label = section.querySelector("legend [data-label]");
+      if (label) label.textContent = label.dataset.label.replace("__SN__", String(s + 1));
+      var title = section.querySelector('[data-name="section-__S__-title"]');
+      if (title) title.name = "section-" + s + "-title";
+      section.querySelectorAll("[data-list-row]").forEach(function (row, r) {
+        number += 1;
+        row.querySelectorAll("[data-label]").forEach(function (node) {
+          node.textContent = node.dataset.label.replace("__N__", String(number));
+        });
+        row.querySelectorAll("[data-name]").forEach(function (field) {
+          field.name = field.dataset.name.replace("__S__", String(s)).replace("__R__", String(r));
+          if (/-title$/.test(field.name) && field.value.trim()) filled += 1;
+        });
+      });
+    });
+    var max = Number(form.dataset.maxRows || 10);
+    var full = number >= max;
+    form.querySelectorAll("[data-list-add-row]").forEach(function (button) { button.disabled = full; });
+    var addSection = form.querySelector("[data-list-add-section]");
+    if (addSection) {
+      addSection.disabled = full || form.querySelectorAll("[data-list-section]").length >= Number(form.dataset.maxSections || 10);
+    }
+    var count = form.querySelector("[data-list-count]");
+    if (count) count.textContent = count.dataset.label.replace("__C__", String(filled));
+  }
+
+  function bindListBuilder() {
+    var form = document.querySelector(".composer-list-form");
+    if (!form || form.dataset.bound) return;
+    form.dataset.bound = "1";
+    form.addEventListener("click", function (event) {
+      var target = event.target.closest("button");
+      if (!target || !form.contains(target)) return;
+      if (target.hasAttribute("data-list-add-row")) {
+        event.preventDefault();
+        var row = fromTemplate("[data-list-row-template]", form);
+        target.parentNode.insertBefore(row, target);
+        renumber(form);
+        row.querySelector("input").focus();
+      } else if (target.hasAttribute("data-list-add-section")) {
+        event.preventDefault();
+        var section = fromTemplate("[data-list-section-template]", form);
+        form.querySelector("[data-list-sections]").appendChild(section);
+        renumber(form);
+        section.querySelector("input").focus();
+      }
+    });
+    form.addEventListener("input", function () { renumber(form); });
+    renumber(form);
   }
 })();

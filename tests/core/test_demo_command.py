@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from telcodesk.accounts.models import Membership, Organization, User
-from telcodesk.accounts.roles import Role
+from telcodesk.accounts.roles import PERSON_ROLES
 from telcodesk.core.management.commands.demo import DEMO_PASSWORD
 from telcodesk.customers.models import Customer, CustomerAssignment
 
@@ -39,7 +39,7 @@ def test_it_sets_up_organizations_customers_and_logins(fast_hashing: None) -> No
         assert Customer.objects.filter(organization__slug=slug).count() == 10
     assert CustomerAssignment.objects.filter(reseller__slug="claro-ar-reseller").exists()
     for organization in Organization.objects.all():
-        for role in Role.values:
+        for role in PERSON_ROLES:
             username = f"{organization.slug}-{role.replace('_', '-')}"
             user = User.objects.get(username=username)
             assert user.check_password(DEMO_PASSWORD)

@@ -19,6 +19,10 @@ class Role(models.TextChoices):
     INTEGRATION = "integration", _("Integration (lead intake only)")
 
 
+# The roles a person can have; INTEGRATION is for API keys only.
+PERSON_ROLES: tuple[Role, ...] = (Role.AGENT, Role.SUPERVISOR, Role.BACK_OFFICE, Role.ADMIN)
+
+
 PERMISSIONS: dict[str, str] = {
     "customer.view": "See customers, their documents, contacts, services and balance",
     "customer.create": "Register a new customer",

@@ -167,14 +167,14 @@ def member_add(
     from django.core.exceptions import ValidationError
 
     from telcodesk.accounts.models import Team
-    from telcodesk.accounts.roles import Role
+    from telcodesk.accounts.roles import PERSON_ROLES
     from telcodesk.core.errors import ValidationFailed
 
     errors: dict[str, list[str]] = {}
     username = username.strip()
     if not username or len(username) > 150:
         errors["username"] = [_("Write a user name of 1 to 150 characters.")]
-    if role not in Role.values:
+    if role not in PERSON_ROLES:
         errors["role"] = [_("Choose agent, supervisor, back_office or admin.")]
     if language and language not in {code for code, _label in settings.LANGUAGES}:
         errors["language"] = [_("Choose Spanish, Brazilian Portuguese or English.")]

@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from telcodesk.accounts.models import Membership, Organization
-from telcodesk.accounts.roles import Role
+from telcodesk.accounts.roles import PERSON_ROLES
 from telcodesk.accounts.services import member_add
 from telcodesk.core.errors import ValidationFailed
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         add = actions.add_parser("add", help="create or update a membership")
         add.add_argument("--org", required=True, help="organization slug")
         add.add_argument("--username", required=True)
-        add.add_argument("--role", required=True, choices=Role.values)
+        add.add_argument("--role", required=True, choices=PERSON_ROLES)
         add.add_argument("--team", default="")
         add.add_argument("--first-name", default="")
         add.add_argument("--last-name", default="")

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from telcodesk.accounts.models import Membership, Organization, Team, User
-from telcodesk.accounts.roles import Role
+from telcodesk.accounts.roles import PERSON_ROLES
 from telcodesk.core.errors import DomainError
 from telcodesk.coverage.demo import coverage_demo_load
 from telcodesk.customers.demo_data import COUNTRIES, assign_to_reseller, generate_customers
@@ -186,6 +186,10 @@ class Command(BaseCommand):
                     "api_base_url": base,
                 },
             )
+            if not created and channel.api_base_url != base:
+                # The demo served on another host or port than the last time: follow it.
+                channel.api_base_url = base
+                channel.save(update_fields=["api_base_url", "updated_at"])
             if created:
                 self.stdout.write(
                     f"  {organization.slug}: WhatsApp sandbox channel; phone simulator at "
@@ -199,7 +203,7 @@ class Command(BaseCommand):
         logins: list[tuple[str, str, str, str]] = []
         for organization in Organization.objects.order_by("kind", "slug"):
             team, _created = Team.objects.get_or_create(organization=organization, name=DEMO_TEAM)
-            for role in (Role.AGENT, Role.SUPERVISOR, Role.BACK_OFFICE, Role.ADMIN):
+            for role in PERSON_ROLES:
                 username = demo_username(organization, role)
                 user = User.objects.filter(username=username).first()
                 if user is None:

@@ -80,7 +80,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="gunicorn (gthread, the best here: keep-alive and the shorter tail; "
         "both: sync then gthread)",
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--server",
+        choices=("gunicorn", "granian"),
+        default="gunicorn",
+        help="the WSGI server (granian: its Rust HTTP stack, --threads blocking threads)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument(
         "--broker",
@@ -216,10 +222,45 @@ def gunicorn_start(
         command += ["--threads", str(threads)]
     log.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(command, env=env, cwd=ROOT)
+    return _wait_for_health(process, port, log)
+
+
+def granian_start(
+    *, port: int, env: dict[str, str], workers: int, threads: int, log: Path
+) -> subprocess.Popen[bytes]:
+    """granian serving the same WSGI application (``--interface wsgi``)."""
+    command = [
+        str(Path(sys.executable).parent / "granian"),
+        "--interface",
+        "wsgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--backlog",
+        "2048",
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "telcodesk.wsgi:application",
+    ]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=out)
+    return _wait_for_health(process, port, log)
+
+
+def _wait_for_health(
+    process: subprocess.Popen[bytes], port: int, log: Path
+) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}; see {log}")
+            raise RuntimeError(f"the server exited with {process.returncode}; see {log}")
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/healthz", headers={"X-Forwarded-Proto": "https"})
@@ -230,7 +271,7 @@ def gunicorn_start(
             pass
         time.sleep(0.2)
     process.terminate()
-    raise RuntimeError(f"gunicorn did not answer /healthz within 30 s; see {log}")
+    raise RuntimeError(f"the server did not answer /healthz within 30 s; see {log}")
 
 
 def celery_start(args: argparse.Namespace, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
@@ -251,6 +292,8 @@ def celery_start(args: argparse.Namespace, env: dict[str, str]) -> list[subproce
     ]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     time.sleep(5)  # connected and ready before the load starts
+    if process.poll() is not None:
+        raise RuntimeError(f"telcodesk worker exited with {process.returncode}; see {log}")
     return [process]
 
 
@@ -498,8 +541,15 @@ def percentile(values: list[float], pct: float) -> float:
 # --- verification --------------------------------------------------------------------------
 
 
-def verify(channel: Any, *, wamids: set[str], posted: int) -> dict[str, Any]:
-    """What the database holds for ``channel`` against what was sent."""
+def verify(
+    channel: Any,
+    *,
+    wamids: set[str],
+    posted: int,
+    workers: Sequence[subprocess.Popen[bytes]] = (),
+) -> dict[str, Any]:
+    """What the database holds for ``channel`` against what was sent (once no event is
+    pending any more; a background worker that died ends the wait with an error)."""
     from django.db.models import Count, Sum
 
     from telcodesk.messaging.models import Conversation, Message, WebhookEvent
@@ -507,6 +557,9 @@ def verify(channel: Any, *, wamids: set[str], posted: int) -> dict[str, Any]:
     deadline = time.monotonic() + 900
     pending = WebhookEvent.objects.filter(channel=channel, state=WebhookEvent.State.PENDING)
     while pending.exists() and time.monotonic() < deadline:
+        dead = [worker.pid for worker in workers if worker.poll() is not None]
+        if dead:
+            raise RuntimeError(f"background worker process(es) {dead} exited; see their log")
         time.sleep(0.5)
     last_processed = (
         WebhookEvent.objects.filter(channel=channel)
@@ -621,16 +674,22 @@ def run_one(args: argparse.Namespace, worker_class: str, run_index: int) -> dict
         extra["TELCODESK_WEBHOOK_PROCESS_THREADS"] = str(args.process_threads)
     env = server_env(args.pg_url, **extra)
     celery = celery_start(args, env) if args.broker else []
-    server = gunicorn_start(
-        port=port,
-        env=env,
-        worker_class=worker_class,
-        workers=args.workers,
-        threads=args.threads,
-        log=log,
-    )
+    if args.server == "granian":
+        log = ROOT / "var" / "bench" / "ingest-granian.log"
+        server = granian_start(
+            port=port, env=env, workers=args.workers, threads=args.threads, log=log
+        )
+    else:
+        server = gunicorn_start(
+            port=port,
+            env=env,
+            worker_class=worker_class,
+            workers=args.workers,
+            threads=args.threads,
+            log=log,
+        )
     try:
-        print(f"[{worker_class}] gunicorn on 127.0.0.1:{port}; warm-up...", flush=True)
+        print(f"[{worker_class}] {args.server} on 127.0.0.1:{port}; warm-up...", flush=True)
         load_run(port=port, path=path, method="POST", shares=warm, connections=args.connections)
         print(f"[{worker_class}] {args.requests:,} webhooks...", flush=True)
         ingest = load_run(
@@ -648,7 +707,7 @@ def run_one(args: argparse.Namespace, worker_class: str, run_index: int) -> dict
     finally:
         gunicorn_stop(server)
     posted = total
-    checks = verify(channel, wamids=wamids, posted=posted)
+    checks = verify(channel, wamids=wamids, posted=posted, workers=celery)
     for worker in celery:
         gunicorn_stop(worker)
     if (args.broker or args.process_threads) and checks["last_processed_at"]:
@@ -658,6 +717,7 @@ def run_one(args: argparse.Namespace, worker_class: str, run_index: int) -> dict
     redeliveries = sum(plan.redeliveries for plan in plans)
     return {
         "worker_class": worker_class,
+        "server": "granian" if args.server == "granian" else f"gunicorn {worker_class}",
         "processing": (
             f"broker, {args.celery_workers} celery workers"
             if args.broker
@@ -666,7 +726,7 @@ def run_one(args: argparse.Namespace, worker_class: str, run_index: int) -> dict
             else "eager"
         ),
         "workers": args.workers,
-        "threads": args.threads if worker_class == "gthread" else 1,
+        "threads": args.threads if worker_class in ("gthread", "granian") else 1,
         "connections": args.connections,
         "clients": clients,
         "redeliveries": redeliveries,
@@ -682,8 +742,8 @@ def describe(result: dict[str, Any]) -> str:
     ok = checks["lost"] == 0 and checks["doubled"] == 0 and checks["unexpected"] == 0
     processed = checks["event_states"].get("processed", 0)
     lines = [
-        f"gunicorn {result['worker_class']}, {result['workers']} workers"
-        + (f" x {result['threads']} threads" if result["worker_class"] == "gthread" else "")
+        f"{result['server']}, {result['workers']} workers"
+        + (f" x {result['threads']} threads" if result["threads"] > 1 else "")
         + f", processing {result['processing']}"
         + f", {result['connections']} connections from {result['clients']} processes",
         f"  webhooks: {ingest['requests']:,} in {ingest['seconds']:.1f} s = "
@@ -724,7 +784,10 @@ def postgres_version(url: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    classes = ["sync", "gthread"] if args.worker_class == "both" else [args.worker_class]
+    if args.server == "granian":
+        classes = ["granian"]
+    else:
+        classes = ["sync", "gthread"] if args.worker_class == "both" else [args.worker_class]
     print(f"PostgreSQL database {args.pg_url.rsplit('/', 1)[1]}: create and migrate...", flush=True)
     pg_recreate(args.pg_url)
     setup_django(args.pg_url)

@@ -73,7 +73,7 @@ def test_redeliveries_in_the_background_store_one_message(
         assert post_signed(client, channel, message_body()).status_code == 200
     processor = webhooks.background_processor()
     assert processor is not None and processor.drain(timeout=20)
-    assert WebhookEvent.objects.filter(state=WebhookEvent.State.PROCESSED).count() == 5
+    assert list(WebhookEvent.objects.values_list("state", flat=True)) == ["processed"]
     assert Message.objects.count() == 1
     assert Conversation.objects.get().unread_count == 1
 

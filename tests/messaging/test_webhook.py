@@ -295,8 +295,8 @@ def test_five_redeliveries_make_one_message(
     for _attempt in range(5):
         response = _deliver(client, django_capture_on_commit_callbacks, channel, message_body())
         assert response.status_code == 200
-    assert WebhookEvent.objects.count() == 5
-    assert set(WebhookEvent.objects.values_list("state", flat=True)) == {"processed"}
+    # The same bytes again are not stored again: one event, one message.
+    assert list(WebhookEvent.objects.values_list("state", flat=True)) == ["processed"]
     assert Message.objects.count() == 1
     assert Conversation.objects.get().unread_count == 1
 

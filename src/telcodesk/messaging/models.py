@@ -448,6 +448,8 @@ class WebhookEvent(models.Model):
     received_at = models.DateTimeField()
     signature_valid = models.BooleanField(default=False)
     body = models.TextField()
+    # SHA-256 of the raw body: a redelivery (the same bytes again) is stored only once.
+    body_sha256 = models.CharField(max_length=64, blank=True, default="")
     headers = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
@@ -458,6 +460,13 @@ class WebhookEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["state", "received_at"], name="webhook_event_state")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "body_sha256"],
+                condition=~models.Q(body_sha256=""),
+                name="webhook_event_unique_body",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} #{self.pk} {self.state}"

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from telcodesk.messaging.webhooks import webhook_event_process, webhook_events_process_pending
+from telcodesk.core.tasks import CoalescedWake
+from telcodesk.messaging.webhooks import (
+    webhook_event_process,
+    webhook_events_drain,
+    webhook_events_process_pending,
+)
 
 
 @shared_task(name="telcodesk.messaging.process_webhook_event")
@@ -45,3 +50,17 @@ def poll_email() -> int:
     from telcodesk.messaging.email import email_channels_poll
 
     return sum(result.fetched for result in email_channels_poll())
+
+
+@shared_task(name="telcodesk.messaging.drain_webhook_events")
+def drain_webhook_events() -> int:
+    """Apply pending webhook events in batches (woken by the webhook view, see
+    ``drain_wake``); when time runs out with events left, it sends itself again."""
+    handled, more = webhook_events_drain()
+    if more:
+        drain_webhook_events.delay()
+    return handled
+
+
+# One broker message per process every 20 ms at most, however fast webhooks arrive.
+drain_wake = CoalescedWake(drain_webhook_events, interval=0.02)

@@ -17,15 +17,17 @@ processes what stayed pending.
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import queue
 import threading
 import time
 from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import OperationalError, close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -71,9 +73,16 @@ def _apply(event: ParsedEvent, *, channel: Channel, webhook_event: WebhookEvent)
     return ""
 
 
-def _apply_whatsapp(event: WebhookEvent) -> tuple[list[str], list[str], int]:
+def _parse_whatsapp(event: WebhookEvent) -> list[ParsedEvent]:
+    return parse_webhook(parse_body(event.body.encode("utf-8")))
+
+
+def _apply_whatsapp(
+    event: WebhookEvent, parsed: list[ParsedEvent] | None = None
+) -> tuple[list[str], list[str], int]:
     """Apply a Cloud API body: (labels of what it held, notes, how many were applied)."""
-    parsed = parse_webhook(parse_body(event.body.encode("utf-8")))
+    if parsed is None:
+        parsed = _parse_whatsapp(event)
     notes: list[str] = []
     applied = 0
     if event.channel is None:
@@ -86,6 +95,28 @@ def _apply_whatsapp(event: WebhookEvent) -> tuple[list[str], list[str], int]:
             else:
                 applied += 1
     return [event_label(item) for item in parsed], notes, applied
+
+
+PROCESSED_FIELDS = ["kinds", "state", "error", "attempts", "processed_at"]
+
+
+def _apply_event(event: WebhookEvent, parsed: list[ParsedEvent] | None = None) -> None:
+    """Apply a locked pending event and set its outcome fields (not saved)."""
+    if event.provider == Channel.Kind.EMAIL:
+        from telcodesk.messaging.email import email_event_apply
+
+        kinds, notes, applied = email_event_apply(event)
+    else:
+        kinds, notes, applied = _apply_whatsapp(event, parsed)
+    event.kinds = kinds
+    event.state = WebhookEvent.State.PROCESSED if applied else WebhookEvent.State.IGNORED
+    event.error = "\n".join(dict.fromkeys(notes))[:MAX_ERROR_LENGTH]
+    event.attempts += 1
+    event.processed_at = timezone.now()
+
+
+def _failure(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
 
 
 def webhook_event_process(*, event_id: int) -> WebhookEvent | None:
@@ -104,25 +135,15 @@ def webhook_event_process(*, event_id: int) -> WebhookEvent | None:
             )
             if event is None:
                 return None
-            if event.provider == Channel.Kind.EMAIL:
-                from telcodesk.messaging.email import email_event_apply
-
-                kinds, notes, applied = email_event_apply(event)
-            else:
-                kinds, notes, applied = _apply_whatsapp(event)
-            event.kinds = kinds
-            event.state = WebhookEvent.State.PROCESSED if applied else WebhookEvent.State.IGNORED
-            event.error = "\n".join(dict.fromkeys(notes))[:MAX_ERROR_LENGTH]
-            event.attempts += 1
-            event.processed_at = timezone.now()
-            event.save(update_fields=["kinds", "state", "error", "attempts", "processed_at"])
+            _apply_event(event)
+            event.save(update_fields=PROCESSED_FIELDS)
             return event
     except Exception as exc:
         # Everything the event did was rolled back; keep why, for the admin and a retry.
         logger.exception("webhook event failed", extra={"webhook_event_id": event_id})
         WebhookEvent.objects.filter(pk=event_id, state=WebhookEvent.State.PENDING).update(
             state=WebhookEvent.State.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH],
+            error=_failure(exc),
             attempts=F("attempts") + 1,
             processed_at=timezone.now(),
         )
@@ -141,6 +162,128 @@ def webhook_events_process_pending(*, older_than_seconds: int = 60, limit: int =
         .values_list("pk", flat=True)[:limit]
     )
     return sum(1 for event_id in ids if webhook_event_process(event_id=event_id) is not None)
+
+
+# --- processing in batches (workers) ------------------------------------------------------
+
+
+class ProcessingMode(StrEnum):
+    REQUEST = "request"  # no broker: after the commit, before the answer
+    THREADS = "threads"  # no broker, TELCODESK_WEBHOOK_PROCESS_THREADS: background threads
+    WORKERS = "workers"  # a broker: the request wakes a drain task (webhook_events_drain)
+
+
+def webhook_processing_mode() -> ProcessingMode:
+    if not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        return ProcessingMode.WORKERS
+    if int(getattr(settings, "TELCODESK_WEBHOOK_PROCESS_THREADS", 0) or 0) > 0:
+        return ProcessingMode.THREADS
+    return ProcessingMode.REQUEST
+
+
+DRAIN_BATCH = 100
+DRAIN_SECONDS = 10.0
+
+
+def _lock_order(event: WebhookEvent, parsed: list[ParsedEvent] | None) -> tuple[int, str, int]:
+    """Where an event goes in its batch: by the customer it is about (the conversation
+    row it updates), so that two batches lock conversations in the same order and never
+    wait for each other in a cycle."""
+    for item in parsed or ():
+        if isinstance(item, InboundMessage):
+            return (0, item.wa_id or item.user_id, event.pk)
+        if isinstance(item, StatusUpdate):
+            return (0, item.recipient_id, event.pk)
+    return (1, "", event.pk)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """A deadlock, a serialization failure or a lock timeout: worth trying again alone."""
+    return isinstance(exc, OperationalError)
+
+
+def _drain_batch(batch: int) -> tuple[int, list[int]]:
+    """Claim up to ``batch`` pending events and apply them in one transaction.
+
+    Each event runs in its own savepoint: an error undoes only that event's work and
+    marks it failed, with the reason; a transient database error (a deadlock) leaves it
+    pending, and its id is returned to be processed alone. One ``UPDATE`` records every
+    outcome, one commit makes it all durable. Returns (events handled, ids to retry).
+    """
+    retry: list[int] = []
+    with transaction.atomic():
+        events = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("channel__organization")
+            .filter(state=WebhookEvent.State.PENDING)
+            .order_by("pk")[:batch]
+        )
+        if not events:
+            return 0, retry
+        work: list[tuple[WebhookEvent, list[ParsedEvent] | None]] = []
+        for event in events:
+            parsed: list[ParsedEvent] | None = None
+            if event.provider != Channel.Kind.EMAIL:
+                try:
+                    parsed = _parse_whatsapp(event)
+                except ValueError:
+                    parsed = None  # stored bodies were checked; _apply_event will say why
+            work.append((event, parsed))
+        work.sort(key=lambda pair: _lock_order(*pair))
+        done: list[WebhookEvent] = []
+        for event, parsed in work:
+            try:
+                with transaction.atomic():  # the event's savepoint
+                    _apply_event(event, parsed)
+            except Exception as exc:
+                if _is_transient(exc):
+                    retry.append(event.pk)
+                    continue
+                logger.exception("webhook event failed", extra={"webhook_event_id": event.pk})
+                event.state = WebhookEvent.State.FAILED
+                event.error = _failure(exc)
+                event.attempts += 1
+                event.processed_at = timezone.now()
+            done.append(event)
+        _outcomes_save(done)
+    return len(events), retry
+
+
+def _outcomes_save(events: list[WebhookEvent]) -> None:
+    """Save the outcome fields of ``events``: one ``UPDATE`` per distinct outcome (a
+    batch of inbound messages has one or two), not a CASE per row and field."""
+    groups: dict[tuple[str, str, str, int], list[int]] = {}
+    for event in events:
+        key = (event.state, json.dumps(event.kinds), event.error, event.attempts)
+        groups.setdefault(key, []).append(event.pk)
+    now = timezone.now()
+    for (state, kinds, error, attempts), ids in groups.items():
+        WebhookEvent.objects.filter(pk__in=ids).update(
+            state=state, kinds=json.loads(kinds), error=error, attempts=attempts, processed_at=now
+        )
+
+
+def webhook_events_drain(
+    *, batch: int = DRAIN_BATCH, max_seconds: float = DRAIN_SECONDS
+) -> tuple[int, bool]:
+    """Apply pending events, ``batch`` at a time, until none is left or ``max_seconds``
+    have passed. Returns (events handled, whether some may be left).
+
+    Any number of drains may run at once (on PostgreSQL each claims rows the others have
+    not locked); a crash rolls back the current batch, which stays pending for the next
+    drain or the sweep.
+    """
+    deadline = time.monotonic() + max_seconds
+    handled = 0
+    while True:
+        count, retry = _drain_batch(batch)
+        for event_id in retry:
+            webhook_event_process(event_id=event_id)
+        handled += count
+        if count < batch:
+            return handled, False
+        if time.monotonic() >= deadline:
+            return handled, True
 
 
 # --- opt-in background processing in the web process (no broker) ---------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import http.client
 import json
 import secrets
 import urllib.error
@@ -20,6 +21,8 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from telcodesk.messaging.providers import http_pool
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
@@ -492,7 +495,8 @@ def provider_error_from_response(status: int, raw: bytes) -> ProviderError:
 
 
 class WhatsAppCloudClient:
-    """``POST {base_url}/{version}/{phone_number_id}/messages`` over HTTP (urllib).
+    """``POST {base_url}/{version}/{phone_number_id}/messages`` over HTTP(S), on a kept-alive
+    connection (``http_pool``); media calls use urllib.
 
     Works against graph.facebook.com and against the sandbox (same wire format).
     """
@@ -520,23 +524,23 @@ class WhatsAppCloudClient:
 
     def send(self, payload: dict[str, Any]) -> SendResult:
         """Send one message body; the wamid on success, else raises ProviderError."""
-        # base_url is http(s) only (checked in __init__).
-        request = urllib.request.Request(  # noqa: S310
-            self.messages_url,
-            data=json.dumps(payload).encode("utf-8"),
-            method="POST",
-            headers={
-                "Authorization": f"Bearer {self.access_token}",
-                "Content-Type": "application/json",
-            },
-        )
+        # base_url is http(s) only (checked in __init__); the connection is kept alive.
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            raise provider_error_from_response(exc.code, exc.read()) from exc
-        except (TimeoutError, urllib.error.URLError, OSError) as exc:
+            answer = http_pool.request(
+                "POST",
+                self.messages_url,
+                body=json.dumps(payload).encode("utf-8"),
+                headers={
+                    "Authorization": f"Bearer {self.access_token}",
+                    "Content-Type": "application/json",
+                },
+                timeout=self.timeout,
+            )
+        except (OSError, http.client.HTTPException) as exc:
             raise ProviderError(None, f"network error: {exc}", retryable=True) from exc
+        if answer.status >= 400:
+            raise provider_error_from_response(answer.status, answer.body)
+        raw = answer.body
         try:
             body = _dict(json.loads(raw.decode("utf-8")))
         except ValueError as exc:
@@ -707,26 +711,6 @@ def interactive_buttons_payload(
                     {"type": "reply", "reply": {"id": button_id, "title": title}}
                     for button_id, title in buttons
                 ]
-            },
-        },
-    }
-
-
-def interactive_list_payload(
-    to: str, *, body: str, button: str, rows: list[tuple[str, str]]
-) -> dict[str, Any]:
-    """A list message with one section; ``rows`` are (id, title) pairs."""
-    return {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to,
-        "type": "interactive",
-        "interactive": {
-            "type": "list",
-            "body": {"text": body},
-            "action": {
-                "button": button,
-                "sections": [{"title": button, "rows": [{"id": i, "title": t} for i, t in rows]}],
             },
         },
     }

@@ -453,3 +453,48 @@ def test_the_files_of_a_received_mail_are_read_back_from_the_stored_mail(
     assert gone.value.message == (
         "The original of this mail is no longer kept, so its files cannot be shown."
     )
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "withdrawn"),
+    [
+        ("Re: Tu factura de noviembre", "BAJA\n\nEl lun., escribió:\n> Hola", True),
+        ("RE: Fw: baja", "No quiero más correos", True),
+        ("Re: Tu factura", "Quiero la baja del servicio de TV, no de los correos", False),
+    ],
+)
+def test_a_mail_that_is_an_opt_out_keyword_withdraws_email_marketing_consent(
+    world: World,
+    client: Client,
+    django_capture_on_commit_callbacks: Capture,
+    subject: str,
+    text: str,
+    withdrawn: bool,
+) -> None:
+    channel = make_email_channel(world.operator)
+    customer = Customer.objects.create(
+        organization=world.operator,
+        first_name="Juana",
+        consent_email=True,
+        consent_whatsapp=True,
+    )
+    ContactPoint.objects.create(
+        organization=world.operator,
+        customer=customer,
+        kind=ContactPoint.Kind.EMAIL,
+        value="juana@example.com",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_mail(client, channel, raw_mail(subject=subject, text=text)).status_code == 200
+    customer.refresh_from_db()
+    conversation = Conversation.objects.get()
+    # Only the e-mail consent: the customer still takes WhatsApp marketing.
+    assert (customer.consent_email, customer.consent_whatsapp) == (not withdrawn, True)
+    assert (conversation.marketing_opt_out_at is not None) is withdrawn
+    entries = list(
+        TimelineEvent.objects.filter(customer=customer, kind=TimelineEvent.Kind.CHANGE).values_list(
+            "message", flat=True
+        )
+    )
+    expected = "E-mail marketing consent withdrawn: the customer wrote “%(keyword)s”."
+    assert entries == ([expected] if withdrawn else [])

@@ -180,3 +180,24 @@ def test_each_thread_has_its_own_connection(server: CountingServer) -> None:
         thread.join()
     assert len(results) == 6
     assert server.connections == 3
+
+
+def test_a_redirect_is_not_followed_and_says_to_check_the_base_url(
+    server: CountingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def redirect(self: Handler) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.requests.append({"path": self.path})
+        self.send_response(301)
+        self.send_header("Location", "https://graph.example/v21.0/1/messages")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    monkeypatch.setattr(Handler, "do_POST", redirect)
+    with pytest.raises(ProviderError) as caught:
+        _client(server).send(_text(1))
+    assert caught.value.title == (
+        "HTTP 301 redirect to https://graph.example/v21.0/1/messages: check the channel's "
+        "API base URL"
+    )
+    assert (caught.value.retryable, len(server.requests)) == (False, 1)

@@ -566,8 +566,30 @@ def inbound_email_record(
             },
             at=received_at,
         )
+    keyword = email_opt_out_keyword(channel=channel, mail=mail)
+    if keyword:
+        services.conversation_opt_out_record(
+            conversation=conversation, message=message, at=received_at, keyword=keyword
+        )
     services.inbound_handlers_run(message, conversation)
     return message, True
+
+
+REPLY_PREFIX = re.compile(r"^\s*((re|aw|rv|res|fw|fwd|enc)\s*:\s*)+", re.IGNORECASE)
+
+
+def email_opt_out_keyword(*, channel: Channel, mail: InboundEmail) -> str:
+    """The opt-out keyword ("BAJA", "STOP"...) a mail consists of, else "".
+
+    Either the subject (without "Re:" and the like) or the first non-empty line of the
+    reply's own text is the keyword alone, as people answer a mailing.
+    """
+    subject = REPLY_PREFIX.sub("", mail.subject or "")
+    first_line = next((line for line in (mail.text or "").splitlines() if line.strip()), "")
+    for candidate in (subject, first_line):
+        if services.is_opt_out(channel=channel, text=candidate):
+            return candidate.strip()
+    return ""
 
 
 # --- raw mails in: stored first, applied after commit ----------------------------------------
@@ -600,8 +622,6 @@ def email_event_store(
     request_id: str = "",
 ) -> WebhookEvent:
     """Keep a raw mail as a WebhookEvent (provider "email"); it is applied after commit."""
-    from telcodesk.messaging.tasks import process_webhook_event
-
     body, encoding = raw_email_to_text(raw)
     kept = {name: str(value)[:500] for name, value in (headers or {}).items()}
     kept[BODY_ENCODING_HEADER] = encoding
@@ -615,7 +635,7 @@ def email_event_store(
         headers=kept,
         request_id=request_id[:64],
     )
-    enqueue_on_commit(process_webhook_event, event.pk)
+    services.webhook_event_schedule(event_id=event.pk)
     return event
 
 

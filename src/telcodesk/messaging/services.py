@@ -377,13 +377,27 @@ def is_opt_out(*, channel: Channel, text: str) -> bool:
     return bool(word) and word in {str(k).strip().casefold() for k in channel.opt_out_keywords}
 
 
+# Which consent an opt-out on a channel of this kind withdraws, and how the timeline says it.
+OPT_OUT_CONSENTS: dict[str, tuple[str, str]] = {
+    Channel.Kind.WHATSAPP_CLOUD: (
+        "consent_whatsapp",
+        gettext_noop("WhatsApp marketing consent withdrawn: the customer wrote “%(keyword)s”."),
+    ),
+    Channel.Kind.EMAIL: (
+        "consent_email",
+        gettext_noop("E-mail marketing consent withdrawn: the customer wrote “%(keyword)s”."),
+    ),
+}
+
+
 def conversation_opt_out_record(
-    *, conversation: Conversation, message: Message, at: datetime
+    *, conversation: Conversation, message: Message, at: datetime, keyword: str = ""
 ) -> bool:
     """Withdraw marketing consent after an opt-out keyword; True when it changed anything.
 
     Recorded on the conversation (even with no customer linked) and, when a customer is
-    linked and had consented, on the customer with a timeline entry.
+    linked and had consented on this channel's kind (WhatsApp or e-mail), on the
+    customer with a timeline entry.
     """
     now = timezone.now()
     changed = bool(
@@ -393,21 +407,21 @@ def conversation_opt_out_record(
     )
     conversation.refresh_from_db(fields=["marketing_opt_out_at", "customer"])
     customer = conversation.customer
-    if customer is None:
+    consent = OPT_OUT_CONSENTS.get(conversation.channel.kind)
+    if customer is None or consent is None:
         return changed
-    withdrawn = Customer.objects.filter(pk=customer.pk, consent_whatsapp=True).update(
-        consent_whatsapp=False, consent_updated_at=now, updated_at=now
+    field, text = consent
+    withdrawn = Customer.objects.filter(pk=customer.pk, **{field: True}).update(
+        **{field: False}, consent_updated_at=now, updated_at=now
     )
     if withdrawn:
-        customer.refresh_from_db(fields=["consent_whatsapp", "consent_updated_at"])
+        customer.refresh_from_db(fields=[field, "consent_updated_at"])
         timeline_add(
             actor=None,
             customer=customer,
             kind=TimelineEvent.Kind.CHANGE,
-            message=gettext_noop(
-                "WhatsApp marketing consent withdrawn: the customer wrote “%(keyword)s”."
-            ),
-            params={"keyword": message.body.strip()[:40]},
+            message=text,
+            params={"keyword": (keyword or message.body).strip()[:40]},
             data={"conversation_id": conversation.pk, "message_id": message.pk},
             at=at,
         )

@@ -40,6 +40,7 @@ class Response:
     status: int
     body: bytes
     content_type: str
+    location: str = ""  # of a redirect (never followed: a POST is not re-sent elsewhere)
 
 
 @dataclass
@@ -101,7 +102,12 @@ def _urllib_request(
                 answer.status, answer.read(MAX_RESPONSE_BYTES), answer.headers.get_content_type()
             )
     except urllib.error.HTTPError as exc:
-        return Response(exc.code, exc.read(MAX_RESPONSE_BYTES), exc.headers.get_content_type())
+        return Response(
+            exc.code,
+            exc.read(MAX_RESPONSE_BYTES),
+            exc.headers.get_content_type(),
+            exc.headers.get("Location", ""),
+        )
     except urllib.error.URLError as exc:
         reason = exc.reason
         raise OSError(str(reason)) from exc
@@ -151,11 +157,12 @@ def request(
         connection.close()
         raise
     content_type = answer.headers.get_content_type()
+    location = answer.headers.get("Location", "")
     if answer.will_close or not answer.isclosed():
         connection.close()
     else:
         connections[key] = _Kept(connection, time.monotonic())
-    return Response(answer.status, data, content_type)
+    return Response(answer.status, data, content_type, location)
 
 
 def close_all() -> None:

@@ -540,6 +540,14 @@ class WhatsAppCloudClient:
             raise ProviderError(None, f"network error: {exc}", retryable=True) from exc
         if answer.status >= 400:
             raise provider_error_from_response(answer.status, answer.body)
+        if answer.status >= 300:
+            raise ProviderError(
+                None,
+                f"HTTP {answer.status} redirect to {answer.location or '?'}: check the "
+                "channel's API base URL",
+                retryable=False,
+                status=answer.status,
+            )
         raw = answer.body
         try:
             body = _dict(json.loads(raw.decode("utf-8")))

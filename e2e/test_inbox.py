@@ -1,7 +1,7 @@
 """The inbox in a real Chromium: a customer writes from the phone simulator, the agent
 answers with a quick reply, and the ticks follow the sandbox's status webhooks; the
 composer follows the 24-hour window live; the agent sends a list and the customer
-picks a row."""
+picks a row; a customer's e-mail with a PDF shows its file, which downloads intact."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ from playwright.sync_api import Page, expect
 from tests.conftest import PASSWORD, make_organization, make_user
 from tests.messaging.helpers import make_channel
 from tests.messaging.outbox_helpers import make_template
+from tests.messaging.test_email_support import free_port, make_email_channel
 
 from e2e.conftest import Screenshot
 from telcodesk.accounts.roles import Role
+from telcodesk.mailsandbox.smtp import MailSandbox
+from telcodesk.messaging.email import email_send
 from telcodesk.messaging.models import Conversation, Message, QuickReply, SandboxMessage
 from telcodesk.messaging.providers.sandbox import http_poster, sandbox_phone_message, signed_post
 
@@ -266,3 +269,59 @@ def test_the_agent_builds_a_list_in_two_sections_and_the_customer_picks_a_row(
     screenshot("02-chosen")
     reply = Message.objects.get(direction="in", reply_payload="agent:list:3")
     assert reply.body == "Fibra + TV"
+
+
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8
+
+
+def test_a_customers_mail_with_a_pdf_shows_the_file_and_it_downloads_intact(
+    page: Page, live_server: Any, settings: Any, tmp_path: Path, screenshot: Screenshot
+) -> None:
+    """The customer answers our mail from the mailbox simulator with a PDF attached; the
+    agent sees the file under the mail in the thread and downloads the same bytes."""
+    base_url = str(live_server)
+    settings.TELCODESK_MAIL_SANDBOX_PORT = free_port()
+    settings.TELCODESK_SANDBOX_WEBHOOK_BASE_URL = base_url
+    operator = make_organization("comteco-mail", name="COMTECO")
+    make_user("ana", operator, Role.AGENT, first_name="Ana", last_name="Quispe")
+    with MailSandbox() as mail_sandbox:
+        channel = make_email_channel(operator, port=mail_sandbox.port)
+        sent = email_send(
+            actor_or_none=None,
+            organization=operator,
+            to_address="juana@example.com",
+            subject="Tu factura de mayo",
+            body="Hola Juana, ¿nos mandás el comprobante?",
+        )
+        sign_in_as_ana(page, base_url)
+
+        mailbox = page.context.new_page()
+        mailbox.goto(f"{base_url}/mailsandbox/{channel.pk}/?address=juana@example.com")
+        expect(mailbox.locator(".mail.to_mailbox", has_text="Tu factura de mayo")).to_be_visible()
+        mailbox.get_by_label("Reply", exact=True).fill("Va el comprobante.")
+        pdf_path = tmp_path / "comprobante.pdf"
+        pdf_path.write_bytes(PDF)
+        mailbox.locator("#reply-attachment").set_input_files(str(pdf_path))
+        mailbox.get_by_role("button", name="Send reply").click()
+        expect(
+            mailbox.locator(".mail.from_mailbox", has_text="Attached file: comprobante.pdf")
+        ).to_be_visible()
+
+    page.goto(f"{base_url}/inbox/{sent.conversation_id}/")
+    bubble = page.locator(".bubble-in", has_text="Va el comprobante.")
+    expect(bubble).to_be_visible()
+    link = bubble.get_by_role("link", name="comprobante.pdf")
+    expect(link).to_be_visible()
+    expect(bubble.locator(".bubble-file-meta")).to_have_text("application/pdf · 2.0\xa0KB")
+    expect(bubble.locator(".bubble-thumbnail")).to_have_count(0)
+    screenshot("01-mail-with-pdf")
+
+    with page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename == "comprobante.pdf"
+    assert Path(download.path()).read_bytes() == PDF
+    inbound = Message.objects.get(conversation_id=sent.conversation_id, direction="in")
+    assert inbound.payload["attachments"] == [
+        {"filename": "comprobante.pdf", "content_type": "application/pdf", "size": len(PDF)}
+    ]

@@ -16,6 +16,11 @@ urlpatterns = [
     path("<int:conversation_id>/buttons/", views.buttons_send_view, name="buttons"),
     path("<int:conversation_id>/list/", views.list_send_view, name="list_send"),
     path("<int:conversation_id>/media/<int:message_id>/", views.media_view, name="media"),
+    path(
+        "<int:conversation_id>/email/<int:message_id>/files/<int:index>/",
+        views.email_attachment_view,
+        name="email_attachment",
+    ),
     path("<int:conversation_id>/assign/", views.assign_view, name="assign"),
     path("<int:conversation_id>/take/", views.take_view, name="take"),
     path("<int:conversation_id>/status/", views.status_view, name="status"),

@@ -27,7 +27,14 @@ from telcodesk.core.tenancy import Actor
 from telcodesk.customers.views import console_view
 from telcodesk.inbox import selectors, services
 from telcodesk.inbox.list_builder import list_builder_fields, list_from_form
-from telcodesk.inbox.media import media_fetch
+from telcodesk.inbox.media import (
+    DOWNLOAD_TYPE,
+    content_disposition,
+    download_filename,
+    email_attachment_serve,
+    media_fetch,
+    served_content_type,
+)
 from telcodesk.messaging.interactive_lists import InteractiveList
 from telcodesk.messaging.models import Conversation, Message
 from telcodesk.messaging.sending import message_send_interactive, message_send_template
@@ -448,12 +455,38 @@ def media_view(
         raise
     except DomainError as exc:
         return HttpResponse(exc.message, status=502, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(media.data, content_type=media.content_type)
-    if media.filename:
-        safe = media.filename.replace('"', "").replace("\r", "").replace("\n", "")
-        response["Content-Disposition"] = f'inline; filename="{safe}"'
+    # A type a browser could run as a page (HTML, SVG...) is only ever a download.
+    content_type = served_content_type(media.content_type)
+    inline = content_type != DOWNLOAD_TYPE
+    response = HttpResponse(media.data, content_type=content_type)
+    if media.filename or not inline:
+        response["Content-Disposition"] = content_disposition(
+            filename=download_filename(media.filename, content_type), inline=inline
+        )
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@console_view
+def email_attachment_view(
+    request: HttpRequest, actor: Actor, conversation_id: int, message_id: int, index: int
+) -> HttpResponse:
+    """File ``index`` of a received e-mail of the conversation, read back from the mail.
+
+    Raster images (PNG, JPEG, GIF, WebP) are served inline for the thread's thumbnails;
+    anything else is a download, and never as a type the browser would run.
+    """
+    conversation = selectors.conversation_get(actor=actor, conversation_id=conversation_id)
+    message = selectors.message_get(actor=actor, conversation=conversation, message_id=message_id)
+    served = email_attachment_serve(actor=actor, message=message, index=index)
+    response = HttpResponse(served.data, content_type=served.content_type)
+    response["Content-Disposition"] = served.disposition
+    response["X-Content-Type-Options"] = "nosniff"
+    # Even if opened as a page, the file runs no script and loads nothing but itself.
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
     return response
 
 

@@ -17,6 +17,7 @@ from telcodesk.pipelines.rules import (
     riser_needed,
     stage_transition,
 )
+from telcodesk.pipelines.tabs import choice_label
 
 RISER: dict[str, Any] = {"max_floors": 4, "max_apartments": 7, "stage": "Pedido Acometida"}
 
@@ -149,6 +150,51 @@ def test_the_carrier_map_is_data_not_code() -> None:
     assert decision == Decision(
         True, "Oferta Tuenti", ["The customer's current carrier is tuenti."]
     )
+
+
+def test_the_reasons_name_the_carrier_by_its_label_not_its_stored_value() -> None:
+    known = carrier_offer(
+        carrier="personal",
+        carrier_label="Personal",
+        line_type="postpaid",
+        wants_new_line=False,
+        **OFFERS,
+    )
+    unknown = carrier_offer(
+        carrier="other", carrier_label="Otra", line_type=None, wants_new_line=None, **OFFERS
+    )
+
+    assert known == Decision(True, "Oferta 40%", ["The customer's current carrier is Personal."])
+    assert unknown == Decision(
+        False,
+        "Revisar intención",
+        ["There is no offer for carrier Otra; review the customer's intention."],
+    )
+
+
+CARRIER_FIELD = {
+    "key": "current_carrier",
+    "label": "Empresa actual",
+    "type": "choice",
+    "choices": [{"value": "personal", "label": "Personal"}, {"value": "other", "label": "Otra"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("spec", "value", "label"),
+    [
+        (CARRIER_FIELD, "personal", "Personal"),
+        (CARRIER_FIELD, "other", "Otra"),
+        (CARRIER_FIELD, "tuenti", "tuenti"),  # a value the pack no longer offers
+        (CARRIER_FIELD, None, ""),
+        ({"key": "notes", "label": "Notas", "type": "text"}, "personal", "personal"),
+        (None, "personal", "personal"),  # the field is not in the tabs
+    ],
+)
+def test_a_choice_is_shown_by_the_label_the_pack_gives_it(
+    spec: dict[str, Any] | None, value: str | None, label: str
+) -> None:
+    assert choice_label(spec, value) == label
 
 
 @pytest.mark.parametrize(

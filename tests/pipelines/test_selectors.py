@@ -232,6 +232,18 @@ def test_the_rules_of_a_fibra_lead_use_its_tabs_and_the_invoices_under_its_docum
     assert len(decisions["debt"].reasons) == 2
 
 
+def test_a_carrier_without_an_offer_is_named_by_its_label(claro: Claro) -> None:
+    lead = claro.lead("PORTA", data={"current_carrier": "other", "line_type": "postpaid"})
+
+    decision = lead_rule_decisions(actor=claro.actor(claro.agent), lead=lead)["carrier_offer"]
+
+    assert (decision.allowed, decision.outcome, decision.reasons) == (
+        False,
+        "Revisar intención",
+        ["There is no offer for carrier Otra; review the customer's intention."],
+    )
+
+
 def test_the_rules_of_a_porta_lead_give_the_offer_and_the_permanence(claro: Claro) -> None:
     lead = claro.lead("PORTA", data={"current_carrier": "personal", "days_with_carrier": 59})
 
@@ -239,6 +251,8 @@ def test_the_rules_of_a_porta_lead_give_the_offer_and_the_permanence(claro: Clar
 
     assert sorted(decisions) == ["carrier_offer", "debt", "permanence"]
     assert decisions["carrier_offer"].outcome == "Oferta 40%"
+    # The carrier as the pack's Porta tab labels it, not the stored "personal".
+    assert decisions["carrier_offer"].reasons == ["The customer's current carrier is Personal."]
     assert (decisions["permanence"].allowed, decisions["permanence"].outcome) == (
         False,
         "Sin permanencia",

@@ -16,10 +16,11 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from telcodesk.accounts.models import AuditLog
+from telcodesk.accounts.models import AuditLog, Organization
 from telcodesk.accounts.services import audit_record
 from telcodesk.core.errors import NotFound
 from telcodesk.core.tenancy import Actor
+from telcodesk.customers.documents import document_query_forms
 from telcodesk.customers.models import (
     Address,
     ContactPoint,
@@ -32,16 +33,64 @@ from telcodesk.customers.models import (
     SubscriptionStatusChange,
     TimelineEvent,
 )
+from telcodesk.customers.phones import phone_query_forms
 
 TIMELINE_PAGE = 50
+
+
+def _customers_of(organization: Organization) -> QuerySet[Customer]:
+    """The customers an organization sees: an operator its own, a reseller those
+    assigned to it (a reseller registers none of its own)."""
+    if organization.is_reseller:
+        return Customer.objects.filter(assignments__reseller=organization)
+    return Customer.objects.filter(organization=organization)
 
 
 def customers_visible(*, actor: Actor) -> QuerySet[Customer]:
     """Every customer the actor's organization may see."""
     actor.require("customer.view")
-    if actor.is_reseller:
-        return Customer.objects.filter(assignments__reseller=actor.organization)
-    return Customer.objects.filter(organization=actor.organization)
+    return _customers_of(actor.organization)
+
+
+def customer_find_by_identifiers(
+    *, organization: Organization, phone: str = "", document: str = ""
+) -> list[Customer]:
+    """The customers ``organization`` sees with this phone or this document number.
+
+    A system read for integrations that match a customer without reading it (the online
+    store's intake): no actor and no permission, so the caller decides what of the
+    customers it may show. The scope is ``customers_visible``'s: an operator's own
+    customers, a reseller's assigned ones.
+
+    ``phone`` as typed or E.164, read in the organization's country (an Argentine
+    mobile matches with or without the 9); ``document`` as typed (a DNI also finds the
+    CUIL/CUIT built on it, see ``documents.document_query_forms``). Those with the phone
+    come first, then those with only the document, each in id order. Nothing readable
+    as a phone or a document (empty, too short): [].
+    """
+    phones = phone_query_forms(phone, region=organization.country or "US") if phone else []
+    documents = document_query_forms(document) if document else []
+    visible = _customers_of(organization)
+    with_phone: list[int] = []
+    with_document: list[int] = []
+    if phones:
+        with_phone = sorted(
+            set(
+                visible.filter(
+                    contacts__kind=ContactPoint.Kind.PHONE, contacts__value__in=phones
+                ).values_list("pk", flat=True)
+            )
+        )
+    if documents:
+        with_document = sorted(
+            set(visible.filter(documents__number__in=documents).values_list("pk", flat=True))
+            - set(with_phone)
+        )
+    ids = [*with_phone, *with_document]
+    if not ids:
+        return []
+    found = Customer.objects.select_related("organization").in_bulk(ids)
+    return [found[pk] for pk in ids]
 
 
 def customer_get(*, actor: Actor, customer_id: int, audit: bool = False) -> Customer:

@@ -30,7 +30,7 @@ from django.utils.translation import gettext_noop
 from telcodesk.accounts.models import Organization, User
 from telcodesk.core.errors import NotFound, ValidationFailed
 from telcodesk.core.tenancy import Actor
-from telcodesk.messaging.models import Conversation, Message, QuickReply, Template
+from telcodesk.messaging.models import Channel, Conversation, Message, QuickReply, Template
 from telcodesk.messaging.sending import (
     SendRefused,
     message_send_interactive,
@@ -216,6 +216,14 @@ def _refusal(delivery: Delivery, exc: SendRefused, **params: Any) -> Delivery:
     return delivery
 
 
+def _chat(conversation: Conversation | None) -> Conversation | None:
+    """The conversation bots and WhatsApp templates may write on: not an e-mail one (a
+    lead whose only conversation is by e-mail has no chat yet)."""
+    if conversation is None or conversation.channel.kind == Channel.Kind.EMAIL:
+        return None
+    return conversation
+
+
 def template_deliver(
     *,
     actor: Actor | None,
@@ -225,6 +233,7 @@ def template_deliver(
 ) -> Delivery:
     """Queue the organization's template ``template_name`` (in its default language)."""
     delivery = Delivery()
+    conversation = _chat(conversation)
     if conversation is None:
         delivery.skip = NO_CONVERSATION
         return delivery
@@ -262,9 +271,11 @@ def bot_deliver(
     """Send ``bot`` (session messages or its template) and apply its effects.
 
     Call inside a transaction (the lead locked by the caller, when there is one). The
-    effects (greeting, move, fields) apply only when something was queued.
+    effects (greeting, move, fields) apply only when something was queued. Nothing is
+    sent on an e-mail conversation (``NO_CONVERSATION``).
     """
     delivery = Delivery()
+    conversation = _chat(conversation)
     if conversation is None:
         delivery.skip = NO_CONVERSATION
         return delivery

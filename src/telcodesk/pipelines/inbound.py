@@ -1,64 +1,75 @@
-"""What an inbound WhatsApp message does to the leads (the Kommo document's automations).
+"""What an inbound message does to the leads (the Kommo document's automations).
 
 ``lead_inbound_apply`` is registered with ``messaging.services.register_inbound_handler``
 in ``PipelinesConfig.ready`` and runs inline, inside the transaction that stores a new
-conversational inbound message, so the lead, the move and the timer changes commit or
-roll back with the message (and a redelivered webhook, which stores nothing, does
-nothing here either). For an organization with pipelines:
+conversational inbound message (WhatsApp or e-mail), so the lead, the move and the
+timer changes commit or roll back with the message (and a redelivered webhook, which
+stores nothing, does nothing here either). For an organization with pipelines in use
+(``selectors.organization_has_pipelines``, cached per process):
 
-1. The open lead of the sender's phone (E.164; Argentine numbers with or without the
-   mobile 9 match) in the organization is found; without one, a lead is created by the
-   system (``lead_create_automatically``) in the organization's entry pipeline
-   (``entry: true`` in the pack; FIBRA for the Claro reseller) at its first open
-   non-system stage, source "channel", owned by the
-   conversation's assigned agent (or nobody). No entry pipeline: no new lead.
-2. The lead's ``last_inbound_at`` is bumped and the lead is linked to the conversation.
-3. A reply from a customer whose lead already existed cancels the lead's waits that a
-   reply ends (``start_timer`` with ``cancel_on_reply``, e.g. "Aguardando datos"),
-   resets its daily follow-up (count and proposed loss), and runs the pipeline's
-   ``customer_replied`` automations (pipelines.automations): for the Claro reseller, a
-   reply on an offer stage (``sends_offer``) moves the lead to "Respondió oferta"
-   (the top of the owner's queue) and notifies the owner.
+1. The sender's open lead in the organization is found:
+
+   * WhatsApp (any conversation with a phone): by the phone (E.164; Argentine numbers
+     with or without the mobile 9 match). Without one, a lead is created by the system
+     (``lead_create_automatically``) in the organization's entry pipeline (``entry:
+     true`` in the pack; FIBRA for the Claro reseller) at its first open non-system
+     stage, source "channel", owned by the conversation's assigned agent (or nobody).
+     No entry pipeline: no new lead.
+   * E-mail (``channel.kind == "email"``): by the conversation's address, compared
+     without regard to case with the lead's e-mail (``Lead.email``), the e-mail its
+     agent typed in the tab (``data.email``, where the payment reminders go) and the
+     e-mail contact points of the lead's linked customer. An unknown e-mail sender gets
+     **no** lead: only WhatsApp creates leads on entry (an e-mail address is not enough
+     to work a lead, whose contact is a phone); an agent creates it from the inbox.
+
+   The newest open lead wins when several match (one per pipeline may).
+2. The lead's ``last_inbound_at`` is bumped and the lead is linked to the conversation
+   when it has none. A WhatsApp conversation also replaces a linked e-mail one: the
+   lead's conversation is where its bots write, and they write on WhatsApp.
+3. A reply cancels the waits a reply ends (``start_timer`` with ``cancel_on_reply``) of
+   the sender's closed leads (the phone's, or the address's: "No realizó el pago" tries
+   twice more by chat and e-mail), and, from a customer whose lead already existed,
+   those of the open lead (e.g. "Aguardando datos"); it resets the lead's daily
+   follow-up (count and proposed loss) and runs the pipeline's ``customer_replied``
+   automations (pipelines.automations): for the Claro reseller, a reply on an offer
+   stage (``sends_offer``) moves the lead to "Respondió oferta" (the top of the owner's
+   queue) and notifies the owner. An e-mail reply does all of this like a WhatsApp one.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from telcodesk.customers.models import ContactPoint
 from telcodesk.customers.phones import phone_query_forms
-from telcodesk.messaging.models import Conversation, Message
+from telcodesk.messaging.email_reading import email_address_normalize
+from telcodesk.messaging.models import Channel, Conversation, Message
 from telcodesk.pipelines.automations import automations_after_reply, lead_waits_cancel
 from telcodesk.pipelines.models import Lead, LeadSource, Pipeline, Stage, StageKind
+from telcodesk.pipelines.selectors import organization_has_pipelines
 from telcodesk.pipelines.services import lead_create_automatically, lead_lock
 
 logger = logging.getLogger("telcodesk.pipelines")
 
 
-def _open_lead(*, organization_id: int, phones: list[str]) -> Lead | None:
+def _open(leads: QuerySet[Lead]) -> Lead | None:
     return (
-        Lead.objects.select_related("stage", "pipeline", "organization")
-        .filter(
-            organization_id=organization_id,
-            phone__in=phones,
-            won_at__isnull=True,
-            lost_at__isnull=True,
-        )
+        leads.select_related("stage", "pipeline", "organization")
+        .filter(won_at__isnull=True, lost_at__isnull=True)
         .order_by("-created_at", "-id")
         .first()
     )
 
 
-def _closed_leads_waits_cancel(*, organization_id: int, phones: list[str]) -> None:
-    """A reply also ends the waits of the phone's closed leads (e.g. "No realizó el pago")."""
+def _closed_leads_waits_cancel(*, organization_id: int, leads: QuerySet[Lead]) -> None:
+    """A reply also ends the waits of the sender's closed leads ("No realizó el pago")."""
     from telcodesk.automation.models import Timer
     from telcodesk.pipelines.automations import TARGET_TYPE, WAIT_REPLY_KIND
 
-    closed = Lead.objects.filter(organization_id=organization_id, phone__in=phones).filter(
-        Q(won_at__isnull=False) | Q(lost_at__isnull=False)
-    )
+    closed = leads.filter(Q(won_at__isnull=False) | Q(lost_at__isnull=False))
     Timer.objects.filter(
         organization_id=organization_id,
         kind=WAIT_REPLY_KIND,
@@ -66,6 +77,24 @@ def _closed_leads_waits_cancel(*, organization_id: int, phones: list[str]) -> No
         target_id__in=closed.values("pk"),
         state=Timer.State.PENDING,
     ).update(state=Timer.State.CANCELLED, updated_at=timezone.now())
+
+
+def _leads_of_phones(*, organization_id: int, phones: list[str]) -> QuerySet[Lead]:
+    return Lead.objects.filter(organization_id=organization_id, phone__in=phones)
+
+
+def _leads_of_address(*, organization_id: int, address: str) -> QuerySet[Lead]:
+    """The organization's leads reached at the e-mail ``address`` (lower case).
+
+    Contact points keep e-mails in lower case: compared as they are, through their
+    index. The tab field is text as the agent typed it, hence ``iexact`` there.
+    """
+    customers = ContactPoint.objects.filter(kind=ContactPoint.Kind.EMAIL, value=address).values(
+        "customer_id"
+    )
+    return Lead.objects.filter(organization_id=organization_id).filter(
+        Q(email__iexact=address) | Q(data__email__iexact=address) | Q(customer_id__in=customers)
+    )
 
 
 def _entry_stage(pipeline: Pipeline) -> Stage | None:
@@ -108,17 +137,32 @@ def _lead_create(conversation: Conversation, phone: str) -> Lead | None:
 
 
 def lead_inbound_apply(message: Message, conversation: Conversation) -> Lead | None:
-    """Apply a new inbound message to the sender's lead; returns the lead, if any."""
+    """Apply a new inbound message to the sender's lead; returns the open lead, if any.
+
+    WhatsApp finds the lead by phone and creates one for a new phone; e-mail finds it by
+    address and never creates one (see the module's docstring).
+    """
     organization_id = conversation.organization_id
+    if not organization_has_pipelines(organization_id=organization_id):
+        return None
+    if conversation.channel.kind == Channel.Kind.EMAIL:
+        address = email_address_normalize(conversation.external_address)
+        if not address:
+            return None
+        leads = _leads_of_address(organization_id=organization_id, address=address)
+        _closed_leads_waits_cancel(organization_id=organization_id, leads=leads)
+        lead = _open(leads)
+        if lead is None:
+            return None
+        return _reply_apply(lead, message, conversation, created=False)
     phone = conversation.phone_e164
     if not phone:
         return None
-    if not Pipeline.objects.filter(organization_id=organization_id, is_active=True).exists():
-        return None
     region = conversation.channel.organization.country or "US"
     phones = phone_query_forms(phone, region=region) or [phone]
-    _closed_leads_waits_cancel(organization_id=organization_id, phones=phones)
-    lead = _open_lead(organization_id=organization_id, phones=phones)
+    leads = _leads_of_phones(organization_id=organization_id, phones=phones)
+    _closed_leads_waits_cancel(organization_id=organization_id, leads=leads)
+    lead = _open(leads)
     created = False
     if lead is None:
         lead = _lead_create(conversation, phone)
@@ -126,11 +170,21 @@ def lead_inbound_apply(message: Message, conversation: Conversation) -> Lead | N
             return None
         created = True
         lead = Lead.objects.select_related("stage", "pipeline", "organization").get(pk=lead.pk)
+    return _reply_apply(lead, message, conversation, created=created)
+
+
+def _reply_apply(
+    lead: Lead, message: Message, conversation: Conversation, *, created: bool
+) -> Lead:
+    """Steps 2 and 3 of the module's docstring, for a lead found (or just created)."""
     at = message.sent_at or message.created_at
     Lead.objects.filter(pk=lead.pk).filter(
         Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=at)
     ).update(last_inbound_at=at)
-    Lead.objects.filter(pk=lead.pk, conversation__isnull=True).update(conversation=conversation)
+    unlinked = Q(conversation__isnull=True)
+    if conversation.channel.kind != Channel.Kind.EMAIL:
+        unlinked |= Q(conversation__channel__kind=Channel.Kind.EMAIL)
+    Lead.objects.filter(unlinked, pk=lead.pk).update(conversation=conversation)
     if created:
         return lead
     lead = lead_lock(lead=lead)

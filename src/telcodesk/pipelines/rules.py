@@ -212,13 +212,17 @@ def carrier_offer(
     prepaid: str | None,
     new_line: str | None,
     unknown: str | None,
+    carrier_label: str | None = None,
 ) -> Decision:
     """The offer stage of a portability lead.
 
     A new number goes to ``new_line``; otherwise a prepaid line to ``prepaid``;
     otherwise the carrier's stage from ``by_carrier``; a carrier without an offer (or
-    not known yet) goes to ``unknown`` with ``allowed`` False.
+    not known yet) goes to ``unknown`` with ``allowed`` False. ``carrier`` is the stored
+    choice value (the key of ``by_carrier``); the reasons name the carrier by
+    ``carrier_label``, its label in the pipeline's tab ("Personal"), when given.
     """
+    shown = carrier_label or carrier
     if wants_new_line and new_line:
         return Decision(True, new_line, [_("The customer wants a new number.")])
     if line_type == "prepaid" and prepaid:
@@ -227,12 +231,12 @@ def carrier_offer(
         return Decision(
             True,
             by_carrier[carrier],
-            [_("The customer's current carrier is %(carrier)s.") % {"carrier": carrier}],
+            [_("The customer's current carrier is %(carrier)s.") % {"carrier": shown}],
         )
     if carrier:
         reason = _(
             "There is no offer for carrier %(carrier)s; review the customer's intention."
-        ) % {"carrier": carrier}
+        ) % {"carrier": shown}
     else:
         reason = _("The current carrier is not known yet; ask the customer.")
     return Decision(False, unknown or "", [reason])

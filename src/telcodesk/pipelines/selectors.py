@@ -7,6 +7,8 @@ reseller's); anything of another organization is NotFound. Seeing leads needs
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -36,6 +38,7 @@ from telcodesk.pipelines.rules import (
     permanence_check,
     riser_needed,
 )
+from telcodesk.pipelines.tabs import choice_label
 
 VIEW_PERMISSION = "lead.view"
 BOARD_COLUMN_LIMIT = 50
@@ -43,10 +46,45 @@ BOARD_COLUMN_LIMIT = 50
 # sla_minutes overrides it).
 AWAITING_DATA_DEFAULT = timedelta(minutes=15)
 
+# Whether an organization has a pipeline in use, asked by every inbound message
+# (pipelines.inbound): cached per process for this long. Saving or deleting a pipeline
+# in this process (pack sync included) forgets the organization's entry at once
+# (signals in apps.py); other processes see the change when their entry expires.
+PIPELINES_IN_USE_CACHE_SECONDS = 5.0
+_pipelines_in_use: dict[int, tuple[float, bool]] = {}
+_pipelines_in_use_lock = threading.Lock()
+
 
 def pipelines_visible(*, actor: Actor) -> QuerySet[Pipeline]:
     actor.require(VIEW_PERMISSION)
     return Pipeline.objects.filter(organization=actor.organization, is_active=True)
+
+
+def organization_has_pipelines(*, organization_id: int) -> bool:
+    """Whether the organization has an active pipeline (a system read, no actor).
+
+    Both answers are cached per process for ``PIPELINES_IN_USE_CACHE_SECONDS``, keyed
+    by the organization: an inbound message of an organization without pipelines costs
+    no query either. A pipeline changed with ``QuerySet.update`` (no signal) is seen
+    when the entry expires, or after ``pipelines_in_use_cache_clear``.
+    """
+    now = time.monotonic()
+    cached = _pipelines_in_use.get(organization_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    in_use = Pipeline.objects.filter(organization_id=organization_id, is_active=True).exists()
+    with _pipelines_in_use_lock:
+        _pipelines_in_use[organization_id] = (now + PIPELINES_IN_USE_CACHE_SECONDS, in_use)
+    return in_use
+
+
+def pipelines_in_use_cache_clear(*, organization_id: int | None = None) -> None:
+    """Forget whether ``organization_id`` has pipelines (every organization when None)."""
+    with _pipelines_in_use_lock:
+        if organization_id is None:
+            _pipelines_in_use.clear()
+        else:
+            _pipelines_in_use.pop(organization_id, None)
 
 
 def pipeline_get(*, actor: Actor, pipeline_id: int) -> Pipeline:
@@ -402,8 +440,10 @@ def lead_rule_decisions(
     if "carrier_offer" in rules:
         offer = rules["carrier_offer"]
         wants_new_line = data.get("wants_new_line")
+        carrier = data.get("current_carrier")
         decisions["carrier_offer"] = carrier_offer(
-            carrier=data.get("current_carrier"),
+            carrier=carrier,
+            carrier_label=choice_label(lead.pipeline.tab_fields().get("current_carrier"), carrier),
             line_type=data.get("line_type"),
             wants_new_line=wants_new_line if isinstance(wants_new_line, bool) else None,
             by_carrier=offer.get("by_carrier", {}),

@@ -41,12 +41,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from telcodesk.accounts.models import Organization
-from telcodesk.accounts.roles import Role
 from telcodesk.core.errors import DomainError, ErrorCode, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers.models import Customer
 from telcodesk.customers.phones import normalize_phone, phone_query_forms
-from telcodesk.customers.search import customer_search
+from telcodesk.customers.selectors import customer_find_by_identifiers
 from telcodesk.customers.services import normalize_email
 from telcodesk.pipelines.models import Lead, LeadSource, LeadStageChange, Pipeline, Stage
 from telcodesk.pipelines.services import (
@@ -251,25 +250,16 @@ def store_customer_find(
     the phone: the one customer with the document, or nobody. None means a prospect:
     an agent links the customer by hand when it is ambiguous.
 
-    The customers' own search does the lookup, with its scoping (a reseller sees only
-    the customers assigned to it); the integration's key may not read customers, so
-    the search runs as the system with an agent's read access, and only the match
-    (never the customer's data) reaches the integration, as the lead's customer id.
+    The lookup is the customers' system read ``customer_find_by_identifiers``, with
+    their scoping (a reseller sees only the customers assigned to it): the
+    integration's key may not read customers, and only the match (never the
+    customer's data) reaches the integration, as the lead's customer id.
     """
-    reader = Actor(organization=organization, role=Role.AGENT, label="store intake")
-    by_phone = [
-        hit.customer
-        for hit in customer_search(actor=reader, query=phone)
-        if hit.matched_on == "phone"
-    ]
+    by_phone = customer_find_by_identifiers(organization=organization, phone=phone)
     if len(by_phone) == 1:
         return by_phone[0]
     by_document = (
-        [
-            hit.customer
-            for hit in customer_search(actor=reader, query=document)
-            if hit.matched_on == "document"
-        ]
+        customer_find_by_identifiers(organization=organization, document=document)
         if document.strip()
         else []
     )

@@ -166,6 +166,15 @@ def _normalize(spec: Mapping[str, Any], value: Any) -> Any:
     return _text(value)
 
 
+def choice_label(spec: Mapping[str, Any] | None, value: Any) -> str:
+    """The label the pack gives the stored choice ``value`` ("personal" → "Personal");
+    the value itself when the field has no such choice (or is no choice field)."""
+    for choice in (spec or {}).get("choices") or []:
+        if choice.get("value") == value:
+            return str(choice.get("label") or value)
+    return "" if value is None else str(value)
+
+
 def missing_required(fields: Mapping[str, Mapping[str, Any]], data: Mapping[str, Any]) -> list[str]:
     """Labels of the required fields that ``data`` does not fill."""
     return [

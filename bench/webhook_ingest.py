@@ -96,6 +96,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--celery-workers", type=int, default=2)
     parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="run the Celery workers at this nice level (e.g. 10: the web server gets the "
+        "CPU first, the workers apply the backlog with what is left, as a deployment "
+        "sharing one machine would set them)",
+    )
+    parser.add_argument(
         "--process-threads",
         type=int,
         default=0,
@@ -280,7 +288,9 @@ def celery_start(args: argparse.Namespace, env: dict[str, str]) -> list[subproce
 
     redis.Redis.from_url(args.broker).delete("celery")
     log = ROOT / "var" / "bench" / "ingest-celery.log"
+    nice = ["nice", "-n", str(args.worker_nice)] if args.worker_nice else []
     command = [
+        *nice,
         str(Path(sys.executable).parent / "telcodesk"),
         "worker",
         "--pool=prefork",
@@ -720,6 +730,7 @@ def run_one(args: argparse.Namespace, worker_class: str, run_index: int) -> dict
         "server": "granian" if args.server == "granian" else f"gunicorn {worker_class}",
         "processing": (
             f"broker, {args.celery_workers} celery workers"
+            + (f" at nice {args.worker_nice}" if args.worker_nice else "")
             if args.broker
             else f"{args.process_threads} background threads per worker"
             if args.process_threads

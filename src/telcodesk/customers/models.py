@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from telcodesk.core.models import OrganizationOwnedModel, TimestampedModel
 
@@ -325,7 +326,7 @@ class Invoice(OrganizationOwnedModel):
     is_void = models.BooleanField(default=False)
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("invoice status", "Open")
         PAID = "paid", _("Paid")
         OVERDUE = "overdue", _("Overdue")
         VOID = "void", _("Void")

@@ -96,6 +96,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--celery-workers", type=int, default=2)
     parser.add_argument(
+        "--drain-after",
+        action="store_true",
+        help="with --broker: start the Celery workers only after the webhooks and /healthz "
+        "were timed (the accept path alone, then the workers' drain rate on their own)",
+    )
+    parser.add_argument(
         "--worker-nice",
         type=int,
         default=0,
@@ -541,6 +547,36 @@ def load_run(
     }
 
 
+def cpu_seconds_by_role(server_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the server's processes, PostgreSQL's,
+    and everything else (the load generator, the kernel's share aside), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = {server_pid}
+    totals = {"server": 0.0, "postgres": 0.0, "other": 0.0}
+    stats: dict[int, tuple[int, str, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        stats[int(entry)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / tick)
+    changed = True
+    while changed:  # the server's children, grandchildren...
+        changed = False
+        for pid, (ppid, _name, _cpu) in stats.items():
+            if ppid in server and pid not in server:
+                server.add(pid)
+                changed = True
+    for pid, (_ppid, name, cpu) in stats.items():
+        role = "server" if pid in server else "postgres" if name.startswith("postgres") else "other"
+        totals[role] += cpu
+    return totals
+
+
 def percentile(values: list[float], pct: float) -> float:
     if not values:
         return 0.0
@@ -683,7 +719,7 @@ def run_one(args: argparse.Namespace, worker_class: str, run_index: int) -> dict
     if args.process_threads and not args.broker:
         extra["TELCODESK_WEBHOOK_PROCESS_THREADS"] = str(args.process_threads)
     env = server_env(args.pg_url, **extra)
-    celery = celery_start(args, env) if args.broker else []
+    celery = celery_start(args, env) if args.broker and not args.drain_after else []
     if args.server == "granian":
         log = ROOT / "var" / "bench" / "ingest-granian.log"
         server = granian_start(
@@ -702,9 +738,17 @@ def run_one(args: argparse.Namespace, worker_class: str, run_index: int) -> dict
         print(f"[{worker_class}] {args.server} on 127.0.0.1:{port}; warm-up...", flush=True)
         load_run(port=port, path=path, method="POST", shares=warm, connections=args.connections)
         print(f"[{worker_class}] {args.requests:,} webhooks...", flush=True)
+        cpu_before = cpu_seconds_by_role(server.pid)
         ingest = load_run(
             port=port, path=path, method="POST", shares=timed, connections=args.connections
         )
+        cpu_after = cpu_seconds_by_role(server.pid)
+        # Per webhook, in ms: the web server's processes and PostgreSQL's (the load
+        # generator's processes come and go inside load_run: not counted here).
+        ingest["cpu_ms_per_webhook"] = {
+            role: (cpu_after[role] - cpu_before[role]) * 1000 / args.requests
+            for role in ("server", "postgres")
+        }
         print(f"[{worker_class}] GET /healthz, same load...", flush=True)
         health_shares = [[(b"", "")] * len(share) for share in timed]
         trivial = load_run(
@@ -717,13 +761,29 @@ def run_one(args: argparse.Namespace, worker_class: str, run_index: int) -> dict
     finally:
         gunicorn_stop(server)
     posted = total
+    drain_started = ingest["started"]
+    if args.broker and args.drain_after:
+        from telcodesk.messaging.models import WebhookEvent
+
+        celery = celery_start(args, env)
+        drain_started = time.time() - 5  # celery_start waits 5 s for the workers
+        # Nothing wakes them (the webhooks were answered long ago): the sweep's job,
+        # done here at once, as a drain task sent by hand.
+        from celery import Celery
+
+        app = Celery(broker=args.broker)
+        app.send_task("telcodesk.messaging.drain_webhook_events")
+        app.send_task("telcodesk.messaging.drain_webhook_events")
+        pending = WebhookEvent.objects.filter(channel=channel, state="pending").count()
+        print(f"[{worker_class}] workers started on {pending:,} pending events", flush=True)
     checks = verify(channel, wamids=wamids, posted=posted, workers=celery)
     for worker in celery:
         gunicorn_stop(worker)
     if (args.broker or args.process_threads) and checks["last_processed_at"]:
-        # From the first timed webhook to the last event applied in the background.
-        drained = checks["last_processed_at"] - ingest["started"]
-        ingest["applied_per_second"] = args.requests / drained if drained > 0 else 0.0
+        # From the first timed webhook (or the workers' start) to the last event applied.
+        drained = checks["last_processed_at"] - drain_started
+        applied = checks["webhook_events"] if args.drain_after else args.requests
+        ingest["applied_per_second"] = applied / drained if drained > 0 else 0.0
     redeliveries = sum(plan.redeliveries for plan in plans)
     return {
         "worker_class": worker_class,
@@ -731,6 +791,7 @@ def run_one(args: argparse.Namespace, worker_class: str, run_index: int) -> dict
         "processing": (
             f"broker, {args.celery_workers} celery workers"
             + (f" at nice {args.worker_nice}" if args.worker_nice else "")
+            + (" started after the load" if args.drain_after else " beside the server")
             if args.broker
             else f"{args.process_threads} background threads per worker"
             if args.process_threads
@@ -762,6 +823,9 @@ def describe(result: dict[str, Any]) -> str:
         f"p95 {ingest['p95_ms']:.1f} ms, p99 {ingest['p99_ms']:.1f} ms, "
         f"max {ingest['max_ms']:.0f} ms; HTTP {ingest['statuses']}; "
         f"{ingest['connects']:,} TCP connects",
+        "  CPU per webhook while they were sent: "
+        + ", ".join(f"{role} {ms:.2f} ms" for role, ms in ingest["cpu_ms_per_webhook"].items())
+        + (" (workers running beside them)" if "beside" in result["processing"] else ""),
         (
             f"  events applied in the background: {ingest['applied_per_second']:,.0f}/s "
             "(first webhook to last processed_at)\n"

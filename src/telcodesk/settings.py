@@ -143,6 +143,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+        "DATABASE_PREPARE_STATEMENTS", default=True
+    ):
+        # Server-side parameters and prepared statements: psycopg prepares a statement
+        # run five times on a connection, so PostgreSQL parses and plans the hot ones
+        # once. Off behind a pooler that cannot keep prepared statements (PgBouncer
+        # before 1.21 in transaction mode).
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=5
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- background work ------------------------------------------------------------------

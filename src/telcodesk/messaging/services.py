@@ -106,29 +106,65 @@ def db_json(value: Any) -> Any:
     return value
 
 
+# The INSERT statement of each (model, alias, conflict): compiled once, its parameters
+# computed per row the way the compiler computes them (pre_save, get_db_prep_save).
+_insert_statements: dict[tuple[type[Model], str, str, bool], str] = {}
+
+
+def _insert_statement(model: type[Model], alias: str, conflict: str, with_pk: bool) -> str:
+    key = (model, alias, conflict, with_pk)
+    statement = _insert_statements.get(key)
+    if statement is None:
+        fields = _insert_fields(model, with_pk)
+        query = InsertQuery(model)
+        query.insert_values(fields, [model()])
+        [(sql, _params)] = query.get_compiler(using=alias).as_sql()
+        pk_column = connections[alias].ops.quote_name(model._meta.pk.column)
+        statement = f"{sql} ON CONFLICT {conflict} DO NOTHING RETURNING {pk_column}"
+        # Only plain placeholders can take parameters computed outside the compiler.
+        if sql.count("%s") == len(fields) and not any(
+            hasattr(field, "get_placeholder") for field in fields
+        ):
+            _insert_statements[key] = statement
+    return statement
+
+
+def _insert_fields(model: type[Model], with_pk: bool) -> list[Any]:
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.generated]
+    return fields if with_pk else [f for f in fields if f is not meta.pk]
+
+
 def _insert_or_ignore(obj: Model, *, conflict: str) -> bool:
     """``INSERT obj ... ON CONFLICT <conflict> DO NOTHING RETURNING pk``: True if inserted.
 
     One statement and no savepoint where ``get_or_create`` needs four; a concurrent
     insert of the same key waits for the other transaction and then does nothing.
     ``conflict`` names the unique index (its columns and, for a partial one, its
-    condition), as both PostgreSQL and SQLite (3.35+) take it. Sets ``obj.pk``.
+    condition), as both PostgreSQL and SQLite (3.35+) take it. Sets ``obj.pk``. The
+    statement text is built once per model (this runs for every webhook and message).
     """
     model = type(obj)
-    meta = model._meta
     alias = router.db_for_write(model)
     connection = connections[alias]
-    fields = [f for f in meta.concrete_fields if not f.generated]
-    if obj.pk is None:
-        fields = [f for f in fields if f is not meta.pk]
-    query = InsertQuery(model)
-    query.insert_values(fields, [obj])
-    [(statement, params)] = query.get_compiler(using=alias).as_sql()
-    pk_column = connection.ops.quote_name(meta.pk.column)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"{statement} ON CONFLICT {conflict} DO NOTHING RETURNING {pk_column}", params
+    with_pk = obj.pk is not None
+    fields = _insert_fields(model, with_pk)
+    values = [field.pre_save(obj, add=True) for field in fields]
+    if any(hasattr(value, "resolve_expression") for value in values):
+        _insert_statements.pop((model, alias, conflict, with_pk), None)
+        query = InsertQuery(model)
+        query.insert_values(fields, [obj])
+        [(sql, params)] = query.get_compiler(using=alias).as_sql()
+        pk_column = connection.ops.quote_name(model._meta.pk.column)
+        statement = f"{sql} ON CONFLICT {conflict} DO NOTHING RETURNING {pk_column}"
+    else:
+        statement = _insert_statement(model, alias, conflict, with_pk)
+        params = tuple(
+            field.get_db_prep_save(value, connection=connection)
+            for field, value in zip(fields, values, strict=True)
         )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
         row = cursor.fetchone()
     if row is None:
         return False

@@ -314,6 +314,15 @@ def _register_routers() -> None:
     from telcodesk.pipelines.store_api import router as store_router
 
     api.add_router("/", store_router, tags=["store"])
+    from telcodesk.tickets.api import router as tickets_router
+
+    api.add_router("/", tickets_router, tags=["tickets"])
+    from telcodesk.network.api import router as network_router
+
+    api.add_router("/", network_router, tags=["network"])
+    from telcodesk.playbooks.api import router as playbooks_router
+
+    api.add_router("/", playbooks_router, tags=["playbooks"])
 
 
 _register_routers()

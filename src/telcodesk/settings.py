@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "telcodesk.inbox",
     "telcodesk.coverage",
     "telcodesk.mailsandbox",
+    "telcodesk.network",
+    "telcodesk.tickets",
+    "telcodesk.playbooks",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +215,9 @@ TELCODESK_EMAIL_TIMEOUT_SECONDS = env_int(
 )
 # PEM bundle trusted for SMTP/IMAP TLS besides the system's CAs (an internal relay).
 TELCODESK_EMAIL_CA_FILE = env_file("TELCODESK_EMAIL_CA_FILE")
+
+# The demo OLTs' SNMP agent (snmpsim), started by `telcodesk serve` in sandbox mode.
+TELCODESK_DEMO_SNMP_PORT = env_int("TELCODESK_DEMO_SNMP_PORT", 1161, minimum=1, maximum=65535)
 
 # The WhatsApp sandbox (a local Graph API stand-in and phone simulator): on in the
 # embedded/demo mode, off in production unless asked for.

@@ -16,5 +16,8 @@ urlpatterns = [
     path("inbox/", include("telcodesk.inbox.urls")),
     path("leads/", include("telcodesk.pipelines.urls")),
     path("coverage/", include("telcodesk.coverage.urls")),
+    path("tickets/", include("telcodesk.tickets.urls")),
+    path("network/", include("telcodesk.network.urls")),
+    path("playbooks/", include("telcodesk.playbooks.urls")),
     path("", include("telcodesk.customers.urls")),
 ]

@@ -41,6 +41,16 @@ PERMISSIONS: dict[str, str] = {
     "conversation.view": "Read the inbox and the conversations with customers",
     "conversation.reply": "Reply to customers, send templates and bots, take a conversation",
     "conversation.supervise": "See every conversation of the organization and assign them",
+    "ticket.view": "See tickets, their replies, notes, answers and charges",
+    "ticket.work": "Open, take, answer, reply to and move tickets; propose a charge",
+    "ticket.assign": "Give a ticket to another agent or team; see every ticket",
+    "ticket.charge_approve": "Approve or reject a charge for internal damage or manipulation",
+    "network.view": "See OLTs, ONUs, diagnostics results and outages",
+    "network.diagnose": "Run network diagnostics (ping, ONU, optical power, traffic) on a service",
+    "outage.manage": "Declare and close network outages",
+    "playbook.view": "See guided playbook runs",
+    "playbook.work": "Start and work guided playbook runs",
+    "playbook.supervise": "See the adherence of agents and steps to the playbooks",
     "team.manage": "Create teams and assign people",
     "org.manage": "Change organization settings, API keys and packs",
 }
@@ -55,6 +65,12 @@ _AGENT = {
     "lead.work",
     "conversation.view",
     "conversation.reply",
+    "ticket.view",
+    "ticket.work",
+    "network.view",
+    "network.diagnose",
+    "playbook.view",
+    "playbook.work",
 }
 _BACK_OFFICE = _AGENT | {"subscription.edit", "subscription.change_status", "ledger.edit"}
 _SUPERVISOR = _BACK_OFFICE | {
@@ -62,6 +78,10 @@ _SUPERVISOR = _BACK_OFFICE | {
     "team.manage",
     "lead.assign",
     "conversation.supervise",
+    "ticket.assign",
+    "ticket.charge_approve",
+    "outage.manage",
+    "playbook.supervise",
 }
 _ADMIN = set(PERMISSIONS)
 

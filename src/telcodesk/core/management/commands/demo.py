@@ -198,6 +198,9 @@ class Command(BaseCommand):
         from telcodesk.mailsandbox.demo import mail_sandbox_channels
 
         mail_sandbox_channels(host=host, port=port, write=self.stdout.write)
+        from telcodesk.network.demo.serve import demo_network_for_demo
+
+        demo_network_for_demo(self.stdout.write)
 
     def _users(self) -> list[tuple[str, str, str, str]]:
         logins: list[tuple[str, str, str, str]] = []

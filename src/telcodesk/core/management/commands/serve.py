@@ -37,6 +37,9 @@ class Command(BaseCommand):
         from telcodesk.mailsandbox.smtp import start_mail_sandbox_for_serve
 
         mail_sandbox = start_mail_sandbox_for_serve(self.stdout.write)  # None when disabled
+        from telcodesk.network.demo.serve import start_demo_olt_for_serve
+
+        demo_olt = start_demo_olt_for_serve(self.stdout.write)  # None when disabled
         try:
             run(host, port, application, ipv6=":" in host, threading=True, server_cls=WSGIServer)
         except KeyboardInterrupt:
@@ -46,3 +49,5 @@ class Command(BaseCommand):
                 ticker.stop()
             if mail_sandbox is not None:
                 mail_sandbox.stop()
+            if demo_olt is not None:
+                demo_olt.stop()

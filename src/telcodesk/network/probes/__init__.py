@@ -1,0 +1,1 @@
+"""The measurements themselves, free of the database: ICMP ping and interface traffic."""

@@ -1,0 +1,361 @@
+"""Support tickets: the ticket, its number sequence, status history, comments (public
+replies and internal notes), attachments, charges and the pack's subcategories.
+
+Every write goes through ``tickets.services``; every read that is more than a ``get``
+through ``tickets.selectors``. A ticket belongs to the organization that works it (an
+operator, or a reseller working one of its assigned customers); its customer belongs to
+the operator.
+
+SLA clocks are not here yet: when the business-calendar functions land, the SLA state
+(policy, due moments, paused time) goes on ``Ticket`` beside ``status_changed_at`` (see
+docs/tickets.md, "Room for the SLA clocks").
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from telcodesk.core.models import OrganizationOwnedModel, TimestampedModel
+
+NUMBER_PREFIX = "T-"
+NUMBER_DIGITS = 6
+
+
+def ticket_number_display(number: int) -> str:
+    """``123`` → ``"T-000123"``: what agents read out and customers are told."""
+    return f"{NUMBER_PREFIX}{number:0{NUMBER_DIGITS}d}"
+
+
+class TicketCategory(models.TextChoices):
+    TECHNICAL = "technical", _("Technical")
+    ADMINISTRATIVE = "administrative", _("Administrative")
+    BILLING = "billing", _("Billing")
+    COMMERCIAL = "commercial", _("Commercial")
+    OTHER = "other", _("Other")
+
+
+class TicketPriority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", _("New")
+    IN_PROGRESS = "in_progress", _("In progress")
+    WAITING_CUSTOMER = "waiting_customer", _("Waiting for the customer")
+    VISIT_SCHEDULED = "visit_scheduled", _("Visit scheduled")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+# Statuses a ticket is still being worked in (the queues' default).
+OPEN_STATUSES: tuple[str, ...] = (
+    TicketStatus.NEW,
+    TicketStatus.IN_PROGRESS,
+    TicketStatus.WAITING_CUSTOMER,
+    TicketStatus.VISIT_SCHEDULED,
+)
+
+
+class TicketChannel(models.TextChoices):
+    """How the customer reached us when the ticket was opened."""
+
+    CALL = "call", _("Phone call")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    EMAIL = "email", _("E-mail")
+    WEB = "web", _("Web")
+
+
+class TicketCounter(models.Model):
+    """The last ticket number given in an organization (one row per organization).
+
+    ``tickets.numbering`` increments it with one conditional UPDATE inside the
+    transaction that creates the ticket: the row lock serializes concurrent creations,
+    so two tickets never get the same number, and a rolled-back creation gives its
+    number back.
+    """
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.last_number}"
+
+
+class TicketSubcategory(OrganizationOwnedModel):
+    """A subcategory the organization's pack declares under one of the categories
+    ("Sin servicio", "Lentitud" under technical). Never deleted while tickets point at
+    it: a pack that drops it makes it inactive."""
+
+    category = models.CharField(max_length=16, choices=TicketCategory.choices)
+    key = models.SlugField(max_length=64)
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    pack_name = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "key"], name="ticket_subcategory_unique_key"
+            )
+        ]
+        ordering = ["category", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(OrganizationOwnedModel):
+    number = models.PositiveIntegerField(help_text=_("per organization; shown as T-000123"))
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="tickets"
+    )
+    subscription = models.ForeignKey(
+        "customers.Subscription",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    category = models.CharField(max_length=16, choices=TicketCategory.choices)
+    subcategory = models.ForeignKey(
+        TicketSubcategory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    subject = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # The customer's own words, as they said them ("observaciones en palabras del cliente").
+    customer_words = models.TextField(blank=True)
+    priority = models.CharField(
+        max_length=8, choices=TicketPriority.choices, default=TicketPriority.NORMAL
+    )
+    status = models.CharField(max_length=16, choices=TicketStatus.choices, default=TicketStatus.NEW)
+    status_changed_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    assigned_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets_assigned",
+    )
+    assigned_team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    # The playbook questions' answers by field name (tickets.answers.TICKET_ANSWER_FIELDS).
+    answers = models.JSONField(default=dict, blank=True)
+    channel = models.CharField(
+        max_length=16, choices=TicketChannel.choices, default=TicketChannel.CALL
+    )
+    # The conversation the ticket came from; public replies go there first.
+    conversation = models.ForeignKey(
+        "messaging.Conversation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="ticket_unique_number"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "-id"], name="ticket_org_status"),
+            models.Index(
+                fields=["organization", "assigned_user", "status"], name="ticket_org_user"
+            ),
+            models.Index(
+                fields=["organization", "assigned_team", "status"], name="ticket_org_team"
+            ),
+            models.Index(fields=["customer", "-id"], name="ticket_customer"),
+        ]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.display_number} {self.subject}"
+
+    @property
+    def display_number(self) -> str:
+        return ticket_number_display(self.number)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == TicketStatus.CLOSED
+
+
+class TicketStatusChange(models.Model):
+    """One step of a ticket's status history: who moved it, when, from where, to where."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="status_history")
+    from_status = models.CharField(max_length=16, blank=True, choices=TicketStatus.choices)
+    to_status = models.CharField(max_length=16, choices=TicketStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "at"], name="ticket_status_history")]
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status}"
+
+
+class SendStatus(models.TextChoices):
+    """What happened to a public reply: handed to the outbox, or refused (kept unsent)."""
+
+    SENT = "sent", _("Sent")
+    REFUSED = "refused", _("Not sent")
+
+
+class TicketComment(TimestampedModel):
+    """A public reply (sent to the customer through messaging) or an internal note.
+
+    A refused reply (the 24-hour window closed, an opt-out, no channel) is kept with
+    ``send_status`` "refused" and the reason, so the agent sees it was not sent and can
+    send it again; ``message`` is the outbox row of a reply that went out.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    is_public = models.BooleanField()
+    body = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    author_label = models.CharField(max_length=200, blank=True)
+    send_status = models.CharField(max_length=8, choices=SendStatus.choices, blank=True)
+    refusal_reason = models.CharField(max_length=40, blank=True)
+    refusal_message = models.TextField(blank=True)
+    # "whatsapp" or "email": the channel kind the reply went (or tried to go) by.
+    sent_via = models.CharField(max_length=16, blank=True)
+    message = models.ForeignKey(
+        "messaging.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "id"], name="ticket_comment")]
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_public=True) | Q(send_status=""), name="ticket_note_never_sent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'reply' if self.is_public else 'note'} #{self.pk}"
+
+
+def attachment_upload_to(instance: TicketAttachment, filename: str) -> str:
+    """A name of our own under ``tickets/<organization>/<ticket>/``: nothing the uploader
+    typed reaches the file system (the original name is kept in ``filename``)."""
+    import uuid
+
+    return f"tickets/{instance.ticket.organization_id}/{instance.ticket_id}/{uuid.uuid4().hex}"
+
+
+class TicketAttachment(TimestampedModel):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_upload_to, max_length=255)
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=128)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class ChargeKind(models.TextChoices):
+    INTERNAL_DAMAGE = "internal_damage", _("Internal damage")
+    MANIPULATION = "manipulation", _("Manipulation")
+
+
+class ChargeStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class TicketCharge(TimestampedModel):
+    """An extra cost for the customer found while working the ticket (damage inside the
+    home, equipment manipulated by the customer), proposed by the agent and approved or
+    rejected by a supervisor."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="charges")
+    kind = models.CharField(max_length=16, choices=ChargeKind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    reason = models.TextField()
+    status = models.CharField(
+        max_length=8, choices=ChargeStatus.choices, default=ChargeStatus.PROPOSED
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=Decimal("0")), name="charge_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency}"

@@ -323,6 +323,12 @@ def _register_routers() -> None:
     from telcodesk.playbooks.api import router as playbooks_router
 
     api.add_router("/", playbooks_router, tags=["playbooks"])
+    from telcodesk.visits.api import router as visits_router
+
+    api.add_router("/", visits_router, tags=["visits"])
+    from telcodesk.nps.api import router as nps_router
+
+    api.add_router("/", nps_router, tags=["nps"])
 
 
 _register_routers()

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "telcodesk.network",
     "telcodesk.tickets",
     "telcodesk.playbooks",
+    "telcodesk.visits",
+    "telcodesk.nps",
 ]
 
 MIDDLEWARE = [

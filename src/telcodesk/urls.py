@@ -19,5 +19,7 @@ urlpatterns = [
     path("tickets/", include("telcodesk.tickets.urls")),
     path("network/", include("telcodesk.network.urls")),
     path("playbooks/", include("telcodesk.playbooks.urls")),
+    path("visits/", include("telcodesk.visits.urls")),
+    path("nps/", include("telcodesk.nps.urls")),
     path("", include("telcodesk.customers.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Models of the nps app."""
+
+from __future__ import annotations

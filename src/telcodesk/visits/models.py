@@ -1,0 +1,3 @@
+"""Models of the visits app."""
+
+from __future__ import annotations

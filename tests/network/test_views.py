@@ -183,3 +183,36 @@ def test_an_agent_sees_outages_but_cannot_declare_them(net: Net) -> None:
     assert "Declare an outage" not in page.content.decode()
     assert posted.status_code == 403
     assert Outage.objects.count() == 0
+
+
+def test_the_customer_page_banner_lists_the_outages_on_the_customers_services(net: Net) -> None:
+    outage = outage_declare(
+        actor=net.world.actor(net.world.supervisor),
+        scope="olt",
+        olt_id=net.huawei.pk,
+        description="OLT rebooting after a power cut",
+    ).outage
+    affected, spared = net["hw-good"], net["zte-good"]
+
+    banner = client_for(net.world.agent).get(f"/network/customers/{affected.customer_id}/outages/")
+    quiet = client_for(net.world.agent).get(f"/network/customers/{spared.customer_id}/outages/")
+
+    assert banner.status_code == 200
+    assert banner.context["pairs"] == [(affected, outage)]
+    assert f'data-outage="{outage.pk}"' in banner.content.decode()
+    assert (quiet.status_code, quiet.context["pairs"]) == (200, [])
+
+
+def test_the_outsider_gets_no_banner_for_the_operators_customer(net: Net) -> None:
+    outage_declare(
+        actor=net.world.actor(net.world.supervisor),
+        scope="olt",
+        olt_id=net.huawei.pk,
+        description="OLT rebooting",
+    )
+    response = client_for(net.world.outsider).get(
+        f"/network/customers/{net['hw-good'].customer_id}/outages/"
+    )
+
+    assert response.status_code == 404
+    assert "OLT rebooting" not in response.content.decode()

@@ -472,6 +472,10 @@ def _page_context(actor: Actor, customer_id: int, *, audit: bool) -> dict[str, A
         "can_confirm": actor.can("customer.confirm_contact"),
         "can_ledger": actor.can("ledger.view"),
         "can_audit": actor.can("audit.view"),
+        # The support parts of the page, each loaded from its own app (htmx).
+        "can_network": actor.can("network.view"),
+        "can_tickets": actor.can("ticket.view"),
+        "can_playbooks": actor.can("playbook.view"),
         "verified_recently_since": profile.today - timedelta(days=180),
     }
 

@@ -164,3 +164,19 @@ def subscriptions_affected(outage: Outage) -> QuerySet[Subscription]:
         if outage.city:
             subscriptions = subscriptions.filter(installation_address__city__iexact=outage.city)
     return subscriptions.distinct().select_related("customer").order_by("id")
+
+
+def outages_of_customer(*, actor: Actor, customer_id: int) -> list[tuple[Subscription, Outage]]:
+    """Outages in force now on the customer's services, as (service, outage) pairs.
+
+    The customer must be one the actor sees (NotFound otherwise); reading outages needs
+    "network.view".
+    """
+    from telcodesk.customers.selectors import customer_get, subscriptions_visible
+
+    actor.require(VIEW_PERMISSION)
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    pairs: list[tuple[Subscription, Outage]] = []
+    for subscription in subscriptions_visible(actor=actor).filter(customer=customer):
+        pairs.extend((subscription, outage) for outage in outages_affecting(subscription))
+    return pairs

@@ -13,5 +13,10 @@ urlpatterns = [
         name="diagnostics",
     ),
     path("outages/", views.outages_view, name="outages"),
+    path(
+        "customers/<int:customer_id>/outages/",
+        views.customer_outages_view,
+        name="customer_outages",
+    ),
     path("outages/<int:outage_id>/close/", views.outage_close_view, name="outage_close"),
 ]

@@ -226,3 +226,16 @@ def outage_close_view(request: HttpRequest, actor: Actor, outage_id: int) -> Htt
         _("Outage closed: %(count)s services to tell.") % {"count": len(change.affected)},
     )
     return redirect("network:outages")
+
+
+@require_GET
+@console_view
+def customer_outages_view(request: HttpRequest, actor: Actor, customer_id: int) -> HttpResponse:
+    """The banner of outages on a customer's services (for the customer page; empty
+    when there is none or the actor may not see the network)."""
+    pairs = (
+        selectors.outages_of_customer(actor=actor, customer_id=customer_id)
+        if actor.can(selectors.VIEW_PERMISSION)
+        else []
+    )
+    return render(request, "network/partials/customer_outages.html", {"pairs": pairs})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
 
+from telcodesk.core.aio import run_sync
 from telcodesk.network.adapters import (
     NoSuchOnu,
     OnuLocation,
@@ -34,7 +34,7 @@ def run(call: Callable[[SnmpSession], Awaitable[T]]) -> T:
         async with SnmpSession() as session:
             return await call(session)
 
-    return asyncio.run(main())
+    return run_sync(main())
 
 
 def optical(agent: SnmpSimulator, vendor: str, if_index: int, onu_id: int) -> OpticalReading:

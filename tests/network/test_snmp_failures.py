@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from telcodesk.core.aio import run_sync
 from telcodesk.network.demo.agent import DEMO_DATA_DIR, SnmpSimulator, free_udp_port
 from telcodesk.network.snmp import (
     SnmpRefused,
@@ -31,7 +31,7 @@ def get(target: SnmpTarget, oids: list[str]) -> dict[str, SnmpValue]:
         async with SnmpSession() as session:
             return await session.get(target, oids)
 
-    return asyncio.run(main())
+    return run_sync(main())
 
 
 class GarbageResponder:

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from telcodesk.core.aio import run_sync
 from telcodesk.core.errors import ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers.models import Subscription
@@ -346,8 +347,8 @@ def diagnostics_run(
     chosen = _clean_kinds(list(kinds))
     config = diagnostics_config(traffic_interval=traffic_interval)
     network = subscription_network(subscription)
-    # Django's ORM is synchronous: this runs in a thread without an event loop.
-    outcomes = asyncio.run(diagnostics_gather(network, chosen, config))
+    # Django's ORM is synchronous; run_sync gives the diagnostics an event loop of their own.
+    outcomes = run_sync(diagnostics_gather(network, chosen, config))
     batch = uuid.uuid4()
     with transaction.atomic():
         return [

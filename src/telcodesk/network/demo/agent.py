@@ -23,7 +23,6 @@ Run the demo agent in the foreground: ``python -m telcodesk.network.demo.agent -
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import shutil
@@ -145,6 +144,7 @@ class SnmpSimulator:
         return self
 
     def _wait_ready(self, within: float) -> None:
+        from telcodesk.core.aio import run_sync
         from telcodesk.network.snmp import SnmpFailure, SnmpSession, SnmpTarget
 
         community = self.communities[0] if self.communities else "public"
@@ -165,7 +165,7 @@ class SnmpSimulator:
             assert self._process is not None
             if self._process.poll() is not None:
                 raise RuntimeError(f"snmpsim exited at start-up: {self.log_tail()}")
-            if asyncio.run(answers()):
+            if run_sync(answers()):
                 return
         raise RuntimeError(f"snmpsim did not answer within {within:g} s: {self.log_tail()}")
 

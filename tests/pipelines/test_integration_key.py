@@ -4,7 +4,9 @@ answers 403 and changes nothing."""
 
 from __future__ import annotations
 
+import importlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,6 +148,19 @@ BODIES: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/playbooks"): None,
     ("GET", "/api/v1/playbooks/{playbook_id}"): None,
 }
+
+
+def _bodies_of_other_apps() -> dict[tuple[str, str], Any]:
+    """Apps list their own operations in ``tests/<app>/api_bodies.py`` (a ``BODIES``
+    dict like the one above), so that adding an app's endpoints touches its own tests."""
+    found: dict[tuple[str, str], Any] = {}
+    for module_file in sorted(Path(__file__).resolve().parent.parent.glob("*/api_bodies.py")):
+        module = importlib.import_module(f"tests.{module_file.parent.name}.api_bodies")
+        found.update(module.BODIES)
+    return found
+
+
+BODIES.update(_bodies_of_other_apps())
 
 
 def operations() -> set[tuple[str, str]]:

@@ -20,14 +20,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from telcodesk.core.aio import run_sync
-from telcodesk.core.errors import ValidationFailed
+from telcodesk.core.errors import NotFound, ValidationFailed
 from telcodesk.core.tenancy import Actor
 from telcodesk.customers.models import Subscription
 from telcodesk.customers.selectors import subscription_get
@@ -42,6 +42,10 @@ from telcodesk.network.models import Cpe, DiagnosticKind, DiagnosticRun, Diagnos
 from telcodesk.network.probes.ping import PingUnavailable, ping_probe
 from telcodesk.network.probes.traffic import NoSuchInterface, traffic_probe
 from telcodesk.network.snmp import SnmpFailure, SnmpSession, SnmpTarget, SnmpUnreachable
+
+if TYPE_CHECKING:
+    from telcodesk.tickets.models import Ticket
+
 from telcodesk.network.verdicts import (
     OPTICAL_RX_MAX_DBM,
     OPTICAL_RX_MIN_DBM,
@@ -329,14 +333,35 @@ async def diagnostics_gather(
         )
 
 
+def _ticket_checked(actor: Actor, ticket: Ticket, subscription: Subscription) -> Ticket:
+    from telcodesk.tickets.selectors import tickets_visible
+
+    found = tickets_visible(actor=actor).filter(pk=ticket.pk).first()
+    if found is None:
+        raise NotFound(_("Ticket not found."))
+    if found.customer_id != subscription.customer_id:
+        raise ValidationFailed(
+            _(
+                "This service belongs to another customer than the ticket's. "
+                "Choose one of the ticket's customer's services."
+            ),
+            details={"subscription": [_("Not a service of the ticket's customer.")]},
+        )
+    return found
+
+
 def diagnostics_run(
     *,
     actor: Actor,
     subscription: Subscription,
     kinds: list[str],
     traffic_interval: float | None = None,
+    ticket: Ticket | None = None,
 ) -> list[DiagnosticRun]:
     """Run ``kinds`` on ``subscription`` now; every result stored, failures included.
+
+    With ``ticket`` (one of the subscription's customer, visible to the actor) the
+    results are stored on it too: the ticket page and the work order list them.
 
     Blocks for as long as the slowest diagnostic (each bounded by its deadline, see
     network.conf). ``traffic_interval`` overrides the seconds between the two counter
@@ -346,6 +371,8 @@ def diagnostics_run(
     subscription = subscription_get(actor=actor, subscription_id=subscription.pk)
     chosen = _clean_kinds(list(kinds))
     config = diagnostics_config(traffic_interval=traffic_interval)
+    if ticket is not None:
+        ticket = _ticket_checked(actor, ticket, subscription)
     network = subscription_network(subscription)
     # Django's ORM is synchronous; run_sync gives the diagnostics an event loop of their own.
     outcomes = run_sync(diagnostics_gather(network, chosen, config))
@@ -355,6 +382,7 @@ def diagnostics_run(
             DiagnosticRun.objects.create(
                 organization_id=subscription.organization_id,
                 subscription=subscription,
+                ticket=ticket,
                 kind=outcome.kind,
                 status=outcome.status,
                 verdict=outcome.verdict,

@@ -213,6 +213,14 @@ class DiagnosticRun(OrganizationOwnedModel):
     subscription = models.ForeignKey(
         "customers.Subscription", on_delete=models.CASCADE, related_name="diagnostic_runs"
     )
+    # The ticket the checks were run for (the call's ticket), if any.
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="diagnostic_runs",
+    )
     kind = models.CharField(max_length=16, choices=DiagnosticKind.choices)
     status = models.CharField(max_length=12, choices=DiagnosticStatus.choices)
     verdict = models.CharField(max_length=24, blank=True)
@@ -233,6 +241,7 @@ class DiagnosticRun(OrganizationOwnedModel):
         indexes = [
             models.Index(fields=["subscription", "-id"], name="diagrun_subscription"),
             models.Index(fields=["organization", "-started_at"], name="diagrun_org"),
+            models.Index(fields=["ticket", "-id"], name="diagrun_ticket"),
         ]
         ordering = ["-id"]
 

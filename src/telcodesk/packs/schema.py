@@ -27,6 +27,7 @@ from pydantic import (
 # The apps' own sections (they build on packs.spec_base, imported above).
 from telcodesk.core.calendar_pack import BusinessCalendarList
 from telcodesk.customers.models import ServiceType, Technology
+from telcodesk.nps.pack_spec import NpsSpec
 from telcodesk.packs.spec_base import (  # noqa: F401 - re-exported for pack sections
     SUPPORTED_COUNTRIES,
     SUPPORTED_LANGUAGES,
@@ -49,6 +50,7 @@ from telcodesk.packs.spec_base import (  # noqa: F401 - re-exported for pack sec
 )
 from telcodesk.playbooks.pack_spec import PlaybookSpec
 from telcodesk.tickets.pack_spec import TicketsSpec
+from telcodesk.visits.pack_spec import VisitsSpec
 
 
 class Branding(PackModel):
@@ -732,6 +734,8 @@ class OrganizationSpec(PackModel):
     business_calendars: BusinessCalendarList = Field(default_factory=list)
     tickets: TicketsSpec | None = None
     playbooks: list[PlaybookSpec] = Field(default_factory=list)
+    visits: VisitsSpec | None = None
+    nps: NpsSpec | None = None
     notes: Text = ""
 
     @field_validator("languages")

@@ -13,3 +13,8 @@ class TicketsConfig(AppConfig):
 
         # The pack's ticket subcategories (a no-op for packs without a tickets section).
         register_pack_applier("tickets", tickets_apply)
+
+        from telcodesk.tickets.playbook import playbook_register
+
+        # The "ticket" target, the ticket.* fields and the call actions of playbooks.
+        playbook_register()

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_noop
 
 from telcodesk.core.errors import ValidationFailed
 from telcodesk.core.tenancy import Actor
+from telcodesk.tickets.hooks import TicketStatusEvent, ticket_status_changed
 from telcodesk.tickets.models import Ticket, TicketStatus, TicketStatusChange
 from telcodesk.tickets.rules import REOPEN, status_transition
 from telcodesk.tickets.services.common import moment, text_clean, ticket_locked, ticket_timeline
@@ -76,6 +77,9 @@ def _status_change_record(
             data={"from": from_status, "to": to_status},
             at=at,
         )
+    ticket_status_changed(
+        TicketStatusEvent(actor=actor, ticket=ticket, from_status=from_status, to_status=to_status)
+    )
     return change
 
 

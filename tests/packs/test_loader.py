@@ -37,7 +37,7 @@ EXPECTED = {
 # The bundled version of each pack (claro-ar-reseller 1.1.0 added the pipelines' data,
 # 1.1.1 the entry pipeline and the offer stages, 1.2.0 the bots and automations, 1.2.1
 # the e-mail template).
-VERSIONS = {name: "1.0.0" for name in EXPECTED} | {"claro-ar-reseller": "1.2.1"}
+VERSIONS = {name: "1.0.0" for name in EXPECTED} | {"claro-ar-reseller": "1.2.1", "wisp-mx": "1.1.0"}
 
 
 def bundled(name: str) -> dict[str, Any]:
@@ -170,7 +170,7 @@ def test_a_newer_version_updates_in_place(tmp_path: Path) -> None:
 def test_a_plan_back_in_a_newer_version_is_active_again(tmp_path: Path) -> None:
     pack_load("wisp-mx")
     data = bundled("wisp-mx")
-    data["version"] = "1.1.0"
+    data["version"] = "1.1.1"
     dropped = data["organizations"][0]["plans"].pop()
     pack_load(write(tmp_path, data))
     data["version"] = "1.2.0"
@@ -324,7 +324,7 @@ def test_available_packs_lists_the_bundled_ones_with_the_loaded_version() -> Non
     infos = {info.name: info for info in available_packs()}
 
     assert sorted(infos) == sorted(EXPECTED)
-    assert infos["wisp-mx"].loaded_version == "1.0.0"
+    assert infos["wisp-mx"].loaded_version == "1.1.0"
     assert infos["cnt-ec"].loaded_version is None
     assert infos["comteco-bo"].version == "1.0.0"
     assert all(info.problem is None for info in infos.values())
@@ -376,7 +376,7 @@ def test_load_and_list_report_what_happened() -> None:
         "claro-br": ["1.0.0", "-"],
         "cnt-ec": ["1.0.0", "-"],
         "comteco-bo": ["1.0.0", "1.0.0"],
-        "wisp-mx": ["1.0.0", "-"],
+        "wisp-mx": ["1.1.0", "-"],
     }
 
 
@@ -406,11 +406,11 @@ def test_load_of_several_packs_is_all_or_nothing(tmp_path: Path) -> None:
 @pytest.mark.django_db
 def test_load_of_an_older_version_fails_with_exit_1(tmp_path: Path) -> None:
     data = bundled("wisp-mx")
-    data["version"] = "1.1.0"
+    data["version"] = "1.2.0"
     run("load", str(write(tmp_path, data)))
 
     with pytest.raises(CommandError, match="older") as caught:
         run("load", "wisp-mx")
 
     assert caught.value.returncode == 1
-    assert "1.0.0" in run("load", "wisp-mx", "--force")
+    assert "1.1.0" in run("load", "wisp-mx", "--force")

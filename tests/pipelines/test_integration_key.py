@@ -203,6 +203,7 @@ def ids(claro: Claro, channel: Channel) -> dict[str, int]:
         "olt_id": 1,
         "outage_id": 1,
         "playbook_id": 1,
+        "visit_id": 1,
     }
 
 

@@ -250,3 +250,15 @@ def test_working_an_abandoned_run_says_so_in_the_panel(desk: Desk) -> None:
     assert response.status_code == 422
     assert "This run was abandoned; start a new one to go on." in response.content.decode()
     assert RunItem.objects.get(run=run, key="confirm_holder").status == ItemStatus.OPEN
+
+
+def test_the_guided_call_page_offers_the_playbooks_for_a_call_without_a_customer(
+    desk: Desk,
+) -> None:
+    response = client_for(desk.world.agent).get(reverse("playbooks:start"))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'data-playbook="{desk.playbook.key}"' in body
+    assert 'name="customer" value=""' in body
+    assert not PlaybookRun.objects.exists()

@@ -23,6 +23,7 @@ from telcodesk.tickets.services import (
 )
 from tests.messaging.helpers import make_channel
 from tests.messaging.outbox_helpers import ScriptedClient, make_conversation, make_template, recent
+from tests.messaging.sms_helpers import make_sms_channel
 from tests.messaging.test_email_support import (
     SmtpMailbox,
     make_email_channel,
@@ -208,7 +209,8 @@ class TestOtherRoutes:
         )
         assert (comment.send_status, comment.refusal_reason) == (SendStatus.REFUSED, "no_channel")
         assert comment.refusal_message.startswith(
-            "The customer has no WhatsApp conversation or e-mail address we can write to."
+            "The customer has no WhatsApp conversation, e-mail address or mobile number for "
+            "SMS we can write to."
         )
 
     def test_a_switched_off_channel_is_not_used(self, desk: Desk) -> None:
@@ -241,6 +243,27 @@ class TestOtherRoutes:
         assert _reply_entries(desk) == [
             "Reply on ticket T-000001 sent by e-mail: Revisamos tu caso."
         ]
+
+    def test_without_whatsapp_or_email_the_reply_is_an_sms_to_the_customers_mobile(
+        self, desk: Desk
+    ) -> None:
+        channel = make_sms_channel(desk.world.operator)
+        comment = ticket_reply(
+            actor=desk.world.actor(desk.world.agent),
+            ticket=desk.ticket(),
+            body="Revisamos tu caso.",
+        )
+        assert (comment.send_status, comment.sent_via) == (SendStatus.SENT, "sms")
+        message = Message.objects.get()
+        assert (message.conversation.channel_id, message.body) == (channel.pk, "Revisamos tu caso.")
+        assert message.conversation.customer == desk.customer
+
+    def test_a_customer_who_prefers_sms_is_answered_by_sms(self, desk: Desk) -> None:
+        _whatsapp(desk)
+        make_sms_channel(desk.world.operator)
+        Customer.objects.filter(pk=desk.customer.pk).update(preferred_channel="sms")
+        route = reply_route(ticket=desk.ticket())
+        assert route is not None and (route.kind, route.conversation) == ("sms", None)
 
     def test_a_customer_who_prefers_email_is_answered_by_email(self, desk: Desk) -> None:
         _whatsapp(desk)

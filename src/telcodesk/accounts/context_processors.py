@@ -21,4 +21,6 @@ def console(request: HttpRequest) -> dict[str, Any]:
     context["organization"] = actor.organization
     context["brand_color"] = actor.organization.brand_color
     context["memberships"] = user.memberships.select_related("organization").all()
+    # Navigation entries only some roles may open (the pages check again).
+    context["nav_can_see_visits_board"] = actor.can("ticket.assign")
     return context

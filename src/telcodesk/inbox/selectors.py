@@ -380,6 +380,8 @@ def window_state(*, conversation: Conversation, now: datetime | None = None) -> 
     """The 24-hour customer-service window: open until 24 h after the last inbound."""
     if conversation.channel.kind == Channel.Kind.EMAIL:
         return WindowState(open=True, closes_at=None, remaining=None, is_email=True)
+    if conversation.channel.kind == Channel.Kind.SMS:  # SMS has no 24-hour window
+        return WindowState(open=True, closes_at=None, remaining=None)
     now = now or timezone.now()
     last = conversation.last_inbound_at
     if last is None or last + SESSION_WINDOW <= now:

@@ -21,7 +21,15 @@ from telcodesk.messaging.models import (
 class ChannelAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "organization", "display_phone", "phone_number_id", "is_active"]
     list_filter = ["kind", "is_active", "organization"]
-    search_fields = ["name", "display_phone", "phone_number_id", "waba_id", "email_from_address"]
+    search_fields = [
+        "name",
+        "display_phone",
+        "phone_number_id",
+        "waba_id",
+        "email_from_address",
+        "sms_from",
+        "sms_account_sid",
+    ]
     fieldsets = [
         (None, {"fields": ["organization", "kind", "name", "is_active"]}),
         (
@@ -38,6 +46,20 @@ class ChannelAdmin(admin.ModelAdmin):
                     "api_version",
                     "rate_limit_per_second",
                     "opt_out_keywords",
+                ]
+            },
+        ),
+        (
+            _("SMS (Twilio Programmable Messaging)"),
+            {
+                "fields": [
+                    "sms_provider",
+                    "sms_account_sid",
+                    "sms_auth_token",
+                    "sms_from",
+                    "sms_messaging_service_sid",
+                    "sms_api_base_url",
+                    "sms_webhook_base_url",
                 ]
             },
         ),

@@ -33,6 +33,16 @@ def default_opt_out_keywords() -> list[str]:
     return list(DEFAULT_OPT_OUT_KEYWORDS)
 
 
+class SmsProvider(models.TextChoices):
+    """Who carries a channel's SMS (one provider today; the wire format lives in
+    ``providers/<value>.py``)."""
+
+    TWILIO = "twilio_sms", _("Twilio Programmable Messaging")
+
+
+TWILIO_API_BASE_URL = "https://api.twilio.com"
+
+
 class EmailSecurity(models.TextChoices):
     NONE = "none", _("None (plain text, port 25)")
     STARTTLS = "starttls", _("STARTTLS (port 587)")
@@ -132,9 +142,57 @@ class Channel(OrganizationOwnedModel):
     imap_username = models.CharField(_("IMAP user name"), max_length=255, blank=True)
     imap_password = models.CharField(_("IMAP password"), max_length=255, blank=True)
     imap_folder = models.CharField(_("IMAP folder"), max_length=120, default="INBOX", blank=True)
+    # --- SMS channels (kind "sms"): Twilio Programmable Messaging -------------------------
+    sms_provider = models.CharField(
+        _("SMS provider"),
+        max_length=20,
+        choices=SmsProvider.choices,
+        default=SmsProvider.TWILIO,
+        blank=True,
+    )
+    sms_account_sid = models.CharField(
+        _("Twilio Account SID"), max_length=64, blank=True, help_text=_("AC followed by 32 hex")
+    )
+    # Authenticates our API calls and signs Twilio's webhooks (X-Twilio-Signature).
+    sms_auth_token = models.CharField(_("Twilio auth token"), max_length=128, blank=True)
+    sms_from = models.CharField(
+        _("SMS sender"),
+        max_length=32,
+        blank=True,
+        help_text=_("The Twilio number (E.164) messages are sent from, if no messaging service."),
+    )
+    sms_messaging_service_sid = models.CharField(
+        _("Twilio messaging service SID"),
+        max_length=64,
+        blank=True,
+        help_text=_("MG followed by 32 hex; used instead of the sender number when set."),
+    )
+    sms_api_base_url = models.CharField(
+        _("SMS API base URL"),
+        max_length=200,
+        default=TWILIO_API_BASE_URL,
+        blank=True,
+        validators=[URLValidator(schemes=["https", "http"])],
+    )
+    sms_webhook_base_url = models.CharField(
+        _("public base URL for SMS status callbacks"),
+        max_length=200,
+        blank=True,
+        validators=[URLValidator(schemes=["https", "http"])],
+        help_text=_(
+            "Where Twilio reaches this server (https://desk.example.com); empty sends no "
+            "StatusCallback."
+        ),
+    )
 
     class Meta:
         constraints = [
+            # Inbound SMS and the sandbox find the channel of a Twilio number.
+            models.UniqueConstraint(
+                fields=["sms_account_sid", "sms_from"],
+                condition=~Q(sms_from=""),
+                name="channel_unique_sms_sender",
+            ),
             # Webhooks are routed by phone number id: one number, one channel.
             models.UniqueConstraint(
                 fields=["kind", "phone_number_id"],
@@ -153,14 +211,20 @@ class Channel(OrganizationOwnedModel):
         return f"{self.name} ({self.get_kind_display()})"
 
     def clean(self) -> None:
-        """Check the e-mail settings of an e-mail channel (translated errors per field)."""
+        """Check the settings of an e-mail or SMS channel (translated errors per field)."""
         super().clean()
-        if self.kind == self.Kind.EMAIL:
-            from django.core.exceptions import ValidationError
+        from django.core.exceptions import ValidationError
 
+        if self.kind == self.Kind.EMAIL:
             from telcodesk.messaging.email import email_channel_settings_errors
 
             errors = email_channel_settings_errors(self)
+            if errors:
+                raise ValidationError(errors)
+        if self.kind == self.Kind.SMS:
+            from telcodesk.messaging.sms import sms_channel_settings_errors
+
+            errors = sms_channel_settings_errors(self)
             if errors:
                 raise ValidationError(errors)
 
@@ -200,6 +264,10 @@ class Conversation(OrganizationOwnedModel):
     )
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_outbound_at = models.DateTimeField(null=True, blank=True)
+    # Until when an app waits for the customer's answer here (an NPS survey): inbound
+    # handlers that only react to awaited replies read it from the row the ingest loads
+    # anyway, instead of querying for every message (see conversation_reply_await).
+    reply_awaited_until = models.DateTimeField(null=True, blank=True)
     unread_count = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     # Set when the customer wrote an opt-out keyword ("BAJA"): no marketing to this

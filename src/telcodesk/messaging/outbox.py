@@ -7,7 +7,10 @@ row back to ``queued`` with ``next_attempt_at`` and a timer that wakes it then
 (bounded attempts, exponential backoff); other errors fail the message for good.
 
 The sender depends on the channel's kind: the Cloud API client for WhatsApp, SMTP for
-e-mail (``providers.smtp``: a 4xx reply or a dropped connection retries, 5xx fails).
+e-mail (``providers.smtp``: a 4xx reply or a dropped connection retries, 5xx fails),
+Twilio's REST API for SMS (``providers.twilio_sms``: 429, 20429, 5xx and timeouts
+retry; 21211 invalid number, 21614 not a mobile and other 4xx fail at once; 21610, an
+unsubscribed recipient, fails and records the opt-out).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from telcodesk.messaging.models import (
     MessageStatusEvent,
 )
 from telcodesk.messaging.providers.smtp import SmtpSender
+from telcodesk.messaging.providers.twilio_sms import UNSUBSCRIBED, TwilioSmsClient
 from telcodesk.messaging.providers.whatsapp_cloud import (
     OUTSIDE_WINDOW_CODE,
     ProviderError,
@@ -83,7 +87,15 @@ def failure_decision(error: ProviderError, *, attempts: int) -> FailureDecision:
 
 
 def client_for_channel(channel: Channel) -> MessageSender:
-    """The sender for a channel's kind: SMTP for e-mail, the Cloud API client otherwise."""
+    """The sender for a channel's kind: SMTP for e-mail, Twilio for SMS, the Cloud API
+    client otherwise."""
+    if channel.kind == Channel.Kind.SMS:
+        return TwilioSmsClient(
+            base_url=channel.sms_api_base_url,
+            account_sid=channel.sms_account_sid,
+            auth_token=channel.sms_auth_token,
+            timeout=float(getattr(settings, "TELCODESK_SMS_TIMEOUT_SECONDS", 10)),
+        )
     if channel.kind == Channel.Kind.EMAIL:
         return SmtpSender(
             host=channel.smtp_host,
@@ -274,6 +286,10 @@ def outbox_message_send(
             )
             return "retry"
         _fail(message, error=error, title=decision.title, payload=payload)
+        if channel.kind == Channel.Kind.SMS and error.code == UNSUBSCRIBED:
+            from telcodesk.messaging.sms import sms_unsubscribed_record
+
+            sms_unsubscribed_record(message=message)
         return "failed"
     _record_sent(message, result.wamid, payload=payload)
     return "sent"

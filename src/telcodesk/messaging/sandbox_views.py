@@ -2,7 +2,9 @@
 
 Mounted under ``/messaging/sandbox/``. The Graph endpoint authenticates like Meta (the
 channel's access token as a Bearer token); the simulator is for signed-in users of the
-channel's organization.
+channel's organization. The simulator plays the customer on a WhatsApp channel and on an
+SMS channel (texts only: the customer answers numbered options by typing the number);
+the sandbox's Twilio endpoint is ``sandbox_twilio_views``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ from telcodesk.messaging.providers.sandbox import (
     sandbox_phone_message,
     sandbox_statuses_deliver_later,
     signed_post,
+)
+from telcodesk.messaging.providers.sandbox_twilio import (
+    sandbox_sms_inbound_url,
+    sandbox_sms_key,
+    sandbox_sms_phone_message,
+    signed_form,
 )
 
 MAX_BODY_BYTES = 256 * 1024
@@ -144,11 +152,20 @@ def _channel_for(request: HttpRequest, channel_id: int) -> Channel:
     except DomainError as exc:
         raise Http404(exc.message) from exc
     channel = Channel.objects.filter(
-        pk=channel_id, organization=actor.organization, kind=Channel.Kind.WHATSAPP_CLOUD
+        pk=channel_id,
+        organization=actor.organization,
+        kind__in=(Channel.Kind.WHATSAPP_CLOUD, Channel.Kind.SMS),
     ).first()
     if channel is None:
         raise Http404
     return channel
+
+
+def _sandbox_key(channel: Channel) -> str:
+    """What the sandbox files the channel's messages under."""
+    if channel.kind == Channel.Kind.SMS:
+        return sandbox_sms_key(channel)
+    return channel.phone_number_id
 
 
 def _wa_id(value: str) -> str:
@@ -159,9 +176,9 @@ def _messages(channel: Channel, wa_id: str) -> list[SandboxMessage]:
     if not wa_id:
         return []
     recent = list(
-        SandboxMessage.objects.filter(
-            phone_number_id=channel.phone_number_id, wa_id=wa_id
-        ).order_by("-created_at", "-id")[:PHONE_MESSAGES_SHOWN]
+        SandboxMessage.objects.filter(phone_number_id=_sandbox_key(channel), wa_id=wa_id).order_by(
+            "-created_at", "-id"
+        )[:PHONE_MESSAGES_SHOWN]
     )
     for message in recent:
         # Shown by the page: the media the message carries (a photo inline, else a link).
@@ -185,7 +202,7 @@ def phone(request: HttpRequest, channel_id: int) -> HttpResponse:
     channel = _channel_for(request, channel_id)
     wa_id = _wa_id(request.GET.get("wa_id", ""))
     recent_phones = (
-        SandboxMessage.objects.filter(phone_number_id=channel.phone_number_id)
+        SandboxMessage.objects.filter(phone_number_id=_sandbox_key(channel))
         .order_by("wa_id")
         .values_list("wa_id", flat=True)
         .distinct()[:20]
@@ -199,6 +216,7 @@ def phone(request: HttpRequest, channel_id: int) -> HttpResponse:
             "name": request.GET.get("name", "")[:100],
             "messages": _messages(channel, wa_id),
             "recent_phones": list(recent_phones),
+            "is_sms": channel.kind == Channel.Kind.SMS,
         },
     )
 
@@ -219,6 +237,8 @@ def phone_send(request: HttpRequest, channel_id: int) -> HttpResponse:
 
     channel = _channel_for(request, channel_id)
     wa_id = _wa_id(request.POST.get("wa_id", ""))
+    if channel.kind == Channel.Kind.SMS:
+        return _sms_phone_send(request, channel, wa_id)
     text = request.POST.get("text", "").strip()[:4096]
     button: dict[str, str] | None = None
     context_wamid = ""
@@ -264,12 +284,32 @@ def phone_send(request: HttpRequest, channel_id: int) -> HttpResponse:
     return _thread(request, channel, wa_id, error)
 
 
+def _sms_phone_send(request: HttpRequest, channel: Channel, number: str) -> HttpResponse:
+    """The customer texts the SMS channel: post the form Twilio would, signed with the
+    channel's auth token, to our own "A message comes in" webhook."""
+    from django.utils.translation import gettext as _
+
+    text = request.POST.get("text", "").strip()[:1600]
+    if not number:
+        return _thread(request, channel, number, _("Enter the customer's phone number first."))
+    if not text:
+        return _thread(request, channel, number, _("Type a message."))
+    _record, form = sandbox_sms_phone_message(channel=channel, number=number, text=text)
+    base = _own_base_url(request)
+    url = sandbox_sms_inbound_url(channel, base)
+    raw, headers = signed_form(channel.sms_auth_token, url, form)
+    post: Callable[[str, bytes, dict[str, str]], int] = webhook_poster_for(request)
+    status = post(url.removeprefix(base), raw, headers)
+    error = "" if status == 200 else _("The webhook answered %(status)d.") % {"status": status}
+    return _thread(request, channel, number, error)
+
+
 @login_required
 @require_GET
 def phone_media(request: HttpRequest, channel_id: int, media_id: str) -> FileResponse:
     """A file of this channel's sandbox, for the simulator page (signed-in members)."""
     channel = _channel_for(request, channel_id)
     media = sandbox_media_get(media_id)
-    if media is None or media.phone_number_id != channel.phone_number_id:
+    if media is None or media.phone_number_id != _sandbox_key(channel):
         raise Http404
     return _file(media)

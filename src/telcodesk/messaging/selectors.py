@@ -50,6 +50,15 @@ def channel_for_webhook(*, channel_id: int) -> Channel | None:
     return channel
 
 
+def sms_channel_for_webhook(*, channel_id: int) -> Channel | None:
+    """The active SMS channel a Twilio webhook URL names, else None (answer 404)."""
+    return (
+        Channel.objects.select_related("organization")
+        .filter(pk=channel_id, kind=Channel.Kind.SMS, is_active=True)
+        .first()
+    )
+
+
 def channel_cache_clear(*, channel_id: int | None = None) -> None:
     """Forget the cached channel ``channel_id`` (all of them when None)."""
     with _cache_lock:

@@ -4,6 +4,10 @@ An outbound ``Message`` row is the outbox entry. ``message_send_*`` validate, bu
 Graph API body, create the row (status ``queued``) in the caller's transaction and
 enqueue the send for after the commit; ``messaging.outbox`` sends it. A refusal raises
 ``SendRefused`` with a translated message saying what to do instead.
+
+The same services serve SMS conversations: for a channel of kind "sms" they hand over
+to ``sms_sending`` (no 24-hour window, 1,600 characters, numbered options for buttons
+and lists; see docs/messaging.md).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from telcodesk.messaging.interactive_lists import (
     interactive_list_payload,
 )
 from telcodesk.messaging.models import (
+    Channel,
     Conversation,
     MarketingPreferenceEvent,
     Message,
@@ -80,17 +85,28 @@ class SendRefused(DomainError):
 
 
 def session_window_open(*, conversation: Conversation, now: datetime | None = None) -> bool:
-    """Whether the customer wrote in the last 24 hours (free-form messages allowed)."""
+    """Whether free-form messages are allowed: on WhatsApp, the customer wrote in the
+    last 24 hours; SMS and e-mail have no such window (always True)."""
+    if conversation.channel.kind != Channel.Kind.WHATSAPP_CLOUD:
+        return True
     last = conversation.last_inbound_at
     return last is not None and last > (now or timezone.now()) - SESSION_WINDOW
 
 
 def marketing_allowed(*, conversation: Conversation) -> bool:
-    """Whether marketing may be sent: consent given and no opt-out recorded anywhere."""
+    """Whether marketing may be sent: consent given and no opt-out recorded anywhere.
+
+    The consent is the one of the conversation's channel: WhatsApp, or SMS on an SMS
+    channel.
+    """
     if conversation.marketing_opt_out_at is not None:
         return False
     customer = conversation.customer
-    if customer is None or not customer.consent_whatsapp:
+    if customer is None:
+        return False
+    if conversation.channel.kind == Channel.Kind.SMS:
+        return customer.consent_sms
+    if not customer.consent_whatsapp:
         return False
     latest = (
         MarketingPreferenceEvent.objects.filter(
@@ -191,7 +207,7 @@ def template_params_resolve(*, template: Template, conversation: Conversation) -
 # --- the services -----------------------------------------------------------------------
 
 
-def _outbox_add(
+def outbox_message_queue(
     *,
     actor: Actor | None,
     conversation: Conversation,
@@ -201,6 +217,8 @@ def _outbox_add(
     template: Template | None = None,
     media: dict[str, str] | None = None,
 ) -> Message:
+    """Create the outbound row (the outbox entry, ``queued``) in the caller's transaction
+    and enqueue its send for after the commit. Callers have checked everything."""
     from telcodesk.messaging.tasks import send_outbox_message
 
     now = timezone.now()
@@ -227,8 +245,14 @@ def _outbox_add(
 def message_send_text(
     *, actor_or_none: Actor | None, conversation: Conversation, body: str
 ) -> Message:
-    """Queue a free-form text (only inside the 24-hour window)."""
+    """Queue a free-form text (on WhatsApp only inside the 24-hour window; on SMS at
+    any time, up to 1,600 characters)."""
     _check_scope(actor_or_none, conversation)
+    if conversation.channel.kind == Channel.Kind.SMS:
+        # Imported here: sms_sending builds on this module's checks and outbox.
+        from telcodesk.messaging.sms_sending import sms_send_text
+
+        return sms_send_text(actor_or_none=actor_or_none, conversation=conversation, body=body)
     body = body.strip()
     if not body or len(body) > MAX_TEXT_LENGTH:
         raise SendRefused(
@@ -236,7 +260,7 @@ def message_send_text(
             reason="bad_body",
         )
     _check_window(conversation)
-    return _outbox_add(
+    return outbox_message_queue(
         actor=actor_or_none,
         conversation=conversation,
         kind=Message.Kind.TEXT,
@@ -256,6 +280,7 @@ def message_send_template(
 
     ``params`` default to the template's ``param_fields`` read from the conversation's
     customer. Marketing templates need the customer's WhatsApp consent and no opt-out.
+    On SMS the rendered body goes as a text (see ``sms_sending.sms_send_template``).
     """
     _check_scope(actor_or_none, conversation)
     if template.organization_id != conversation.organization_id or template.channel_id not in (
@@ -263,6 +288,12 @@ def message_send_template(
         conversation.channel_id,
     ):
         raise NotFound(_("This template does not exist for this channel."))
+    if conversation.channel.kind == Channel.Kind.SMS:
+        from telcodesk.messaging.sms_sending import sms_send_template
+
+        return sms_send_template(
+            actor_or_none=actor_or_none, conversation=conversation, template=template, params=params
+        )
     if template.status != Template.Status.APPROVED:
         raise SendRefused(
             _(
@@ -291,7 +322,7 @@ def message_send_template(
             % {"name": template.name, "expected": expected, "given": len(params)},
             reason="bad_params",
         )
-    return _outbox_add(
+    return outbox_message_queue(
         actor=actor_or_none,
         conversation=conversation,
         kind=Message.Kind.TEMPLATE,
@@ -316,10 +347,24 @@ def message_send_interactive(
 ) -> Message:
     """Queue reply buttons (up to 3, with ``body``) or a list message (``list_spec``:
     sections, rows with descriptions, header, footer; checked against Meta's limits by
-    ``interactive_list_check``), inside the 24-hour window."""
+    ``interactive_list_check``), inside the 24-hour window.
+
+    On SMS the same call sends a text with numbered options ("1. Sí", "2. No", "Reply
+    with a number from 1 to 2.") and a numeric reply comes back as the option's id in
+    ``reply_payload`` (``sms_sending.sms_send_interactive``)."""
     _check_scope(actor_or_none, conversation)
     if (buttons is None) == (list_spec is None):
         raise SendRefused(_("Give either buttons or list rows."), reason="bad_interactive")
+    if conversation.channel.kind == Channel.Kind.SMS:
+        from telcodesk.messaging.sms_sending import sms_send_interactive
+
+        return sms_send_interactive(
+            actor_or_none=actor_or_none,
+            conversation=conversation,
+            body=body,
+            buttons=buttons,
+            list_spec=list_spec,
+        )
     to = conversation.external_address
     if list_spec is not None:
         interactive_list_check(list_spec)
@@ -338,7 +383,7 @@ def message_send_interactive(
             )
         _check_window(conversation)
         payload = interactive_buttons_payload(to, body=body, buttons=buttons)
-    return _outbox_add(
+    return outbox_message_queue(
         actor=actor_or_none,
         conversation=conversation,
         kind=Message.Kind.INTERACTIVE,
@@ -367,9 +412,15 @@ def message_send_media(
 ) -> Message:
     """Queue a media message by the id the provider gave its upload (inside the window).
 
-    ``kind`` is image, document, audio or video and must match ``mime_type``.
+    ``kind`` is image, document, audio or video and must match ``mime_type``. Not on
+    SMS (MMS would need a public URL for the file): refused with "not_on_sms".
     """
     _check_scope(actor_or_none, conversation)
+    if conversation.channel.kind == Channel.Kind.SMS:
+        raise SendRefused(
+            _("Files cannot be sent by SMS. Write the information as text, or send it by e-mail."),
+            reason="not_on_sms",
+        )
     if kind not in MEDIA_SEND_TYPES or mime_type not in MEDIA_SEND_TYPES[kind]:
         raise SendRefused(
             _(
@@ -387,7 +438,7 @@ def message_send_media(
             reason="bad_caption",
         )
     _check_window(conversation)
-    return _outbox_add(
+    return outbox_message_queue(
         actor=actor_or_none,
         conversation=conversation,
         kind=kind,

@@ -27,6 +27,7 @@ from telcodesk.messaging.models import (
     Message,
     MessageStatus,
     MessageStatusEvent,
+    SmsProvider,
     Template,
     TemplateStatusEvent,
     WebhookEvent,
@@ -51,6 +52,8 @@ PROVIDER_STATUSES: dict[str, str] = {
     "read": MessageStatus.READ,
     "played": MessageStatus.READ,  # a voice message played has been read
     "failed": MessageStatus.FAILED,
+    # Twilio: the carrier could not deliver (ErrorCode says why: 30003 unreachable...).
+    "undelivered": MessageStatus.FAILED,
 }
 # Breaks ties between statuses with the same timestamp (Meta's are whole seconds).
 STATUS_RANK: dict[str, int] = {
@@ -66,6 +69,8 @@ HEADERS_KEPT = (
     "Content-Length",
     "User-Agent",
     "X-Hub-Signature-256",
+    "X-Twilio-Signature",
+    "I-Twilio-Idempotency-Token",
     "X-Request-ID",
 )
 PREVIEW_LENGTH = 160
@@ -77,13 +82,26 @@ PREVIEW_LENGTH = 160
 # messaging imports none of them.
 InboundHandler = Callable[[Message, Conversation], object]
 _INBOUND_HANDLERS: list[InboundHandler] = []
+# Handlers that may claim a message: they run first, and when one returns something
+# other than None (the survey the reply answered) the message is theirs and the other
+# handlers do not see it (a score typed for an NPS survey is no reply to a lead's offer).
+_INBOUND_CLAIMERS: list[InboundHandler] = []
 
 
-def register_inbound_handler(func: InboundHandler) -> InboundHandler:
-    """Run ``func(message, conversation)`` after each new inbound message is stored."""
-    name = f"{func.__module__}.{func.__qualname__}"
-    if all(f"{h.__module__}.{h.__qualname__}" != name for h in _INBOUND_HANDLERS):
-        _INBOUND_HANDLERS.append(func)
+def _handler_name(func: InboundHandler) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def register_inbound_handler(func: InboundHandler, *, claims: bool = False) -> InboundHandler:
+    """Run ``func(message, conversation)`` after each new inbound message is stored.
+
+    With ``claims=True`` it runs before the others and a non-None answer keeps the
+    message from them. Registering the same function twice registers it once.
+    """
+    handlers = _INBOUND_CLAIMERS if claims else _INBOUND_HANDLERS
+    name = _handler_name(func)
+    if all(_handler_name(h) != name for h in (*_INBOUND_CLAIMERS, *_INBOUND_HANDLERS)):
+        handlers.append(func)
     return func
 
 
@@ -197,7 +215,7 @@ def webhook_event_record(
     raw = body.encode("utf-8")
     event = WebhookEvent(
         channel=channel,
-        provider=channel.kind,
+        provider=webhook_provider_of(channel),
         received_at=timezone.now(),
         signature_valid=True,
         body=body,
@@ -210,6 +228,14 @@ def webhook_event_record(
         return None
     webhook_event_schedule(event_id=event.pk)
     return event
+
+
+def webhook_provider_of(channel: Channel) -> str:
+    """What a channel's stored webhook bodies are: the channel's kind, or for SMS its
+    provider (``twilio_sms``), whose wire format ``webhooks`` then parses."""
+    if channel.kind == Channel.Kind.SMS:
+        return channel.sms_provider or SmsProvider.TWILIO
+    return channel.kind
 
 
 def webhook_event_schedule(*, event_id: int) -> None:
@@ -362,7 +388,7 @@ def inbound_message_record(
             actor=None,
             customer=conversation.customer,
             kind=TimelineEvent.Kind.MESSAGE,
-            message=gettext_noop("WhatsApp %(kind_label)s received from %(phone)s: %(preview)s"),
+            message=RECEIVED_TIMELINE_TEXTS.get(channel.kind, RECEIVED_WHATSAPP),
             params={
                 "kind_label": Message.Kind(message.kind).label,
                 "phone": conversation.phone_e164 or conversation.external_address,
@@ -378,6 +404,14 @@ def inbound_message_record(
     if event.kind not in NOT_CONVERSATIONAL:
         inbound_handlers_run(message, conversation)
     return message, True
+
+
+RECEIVED_WHATSAPP = gettext_noop("WhatsApp %(kind_label)s received from %(phone)s: %(preview)s")
+# The timeline entry of a new inbound message, by the channel's kind.
+RECEIVED_TIMELINE_TEXTS: dict[str, str] = {
+    Channel.Kind.WHATSAPP_CLOUD: RECEIVED_WHATSAPP,
+    Channel.Kind.SMS: gettext_noop("SMS %(kind_label)s received from %(phone)s: %(preview)s"),
+}
 
 
 def conversation_inbound_bump(*, conversation: Conversation, received_at: datetime) -> None:
@@ -403,8 +437,22 @@ def conversation_inbound_bump(*, conversation: Conversation, received_at: dateti
 def inbound_handlers_run(message: Message, conversation: Conversation) -> None:
     """Run the registered inbound handlers on a new conversational inbound message
     (any channel: WhatsApp, e-mail). Call inside the transaction that stored it."""
+    for claimer in list(_INBOUND_CLAIMERS):
+        if claimer(message, conversation) is not None:
+            return
     for handler in list(_INBOUND_HANDLERS):
         handler(message, conversation)
+
+
+def conversation_reply_await(*, conversation: Conversation, until: datetime) -> None:
+    """Record that an app waits for the customer's reply on ``conversation`` until
+    ``until`` (extends, never shortens, the current wait). Call in the transaction of
+    the cause (the survey was sent)."""
+    Conversation.objects.filter(pk=conversation.pk).filter(
+        Q(reply_awaited_until__isnull=True) | Q(reply_awaited_until__lt=until)
+    ).update(reply_awaited_until=until)
+    if conversation.reply_awaited_until is None or conversation.reply_awaited_until < until:
+        conversation.reply_awaited_until = until
 
 
 def is_opt_out(*, channel: Channel, text: str) -> bool:
@@ -423,17 +471,28 @@ OPT_OUT_CONSENTS: dict[str, tuple[str, str]] = {
         "consent_email",
         gettext_noop("E-mail marketing consent withdrawn: the customer wrote “%(keyword)s”."),
     ),
+    Channel.Kind.SMS: (
+        "consent_sms",
+        gettext_noop("SMS marketing consent withdrawn: the customer wrote “%(keyword)s”."),
+    ),
 }
 
 
 def conversation_opt_out_record(
-    *, conversation: Conversation, message: Message, at: datetime, keyword: str = ""
+    *,
+    conversation: Conversation,
+    message: Message,
+    at: datetime,
+    keyword: str = "",
+    timeline_text: str = "",
 ) -> bool:
     """Withdraw marketing consent after an opt-out keyword; True when it changed anything.
 
     Recorded on the conversation (even with no customer linked) and, when a customer is
-    linked and had consented on this channel's kind (WhatsApp or e-mail), on the
-    customer with a timeline entry.
+    linked and had consented on this channel's kind (WhatsApp, e-mail or SMS), on the
+    customer with a timeline entry (``timeline_text``, a gettext_noop string with an
+    optional ``%(keyword)s``, replaces the default "the customer wrote" entry: the
+    provider may be the one reporting the opt-out).
     """
     now = timezone.now()
     changed = bool(
@@ -447,6 +506,7 @@ def conversation_opt_out_record(
     if customer is None or consent is None:
         return changed
     field, text = consent
+    text = timeline_text or text
     withdrawn = Customer.objects.filter(pk=customer.pk, **{field: True}).update(
         **{field: False}, consent_updated_at=now, updated_at=now
     )
@@ -481,18 +541,30 @@ def _is_newer(status: str, at: datetime, *, than_status: str, than_at: datetime 
 
 
 def _message_status_apply(*, message_id: int, status_event: MessageStatusEvent) -> bool:
-    """Apply a provider status to its message if it is the latest one (by timestamp).
+    """Apply a provider status to its message if it is the latest one.
 
-    A status older than the message's ``status_at`` (out of order, or redelivered) is
-    kept in the history but does not change the message. Call inside a transaction.
+    WhatsApp: the latest by the provider's timestamp (rank breaks ties). SMS: Twilio's
+    callbacks carry no timestamp and may arrive in any order, so the one furthest in the
+    lifecycle wins (queued < sent < delivered < failed/undelivered). A status that is
+    not newer (out of order, or redelivered) is kept in the history but does not change
+    the message. Call inside a transaction.
     """
     status = PROVIDER_STATUSES.get(status_event.status)
     if status is None:
         return False
-    message = Message.objects.select_for_update().get(pk=message_id)
-    if not _is_newer(
-        status, status_event.occurred_at, than_status=message.status, than_at=message.status_at
-    ):
+    message = (
+        Message.objects.select_for_update(of=("self",)).select_related("channel").get(pk=message_id)
+    )
+    if message.channel.kind == Channel.Kind.SMS:
+        newer = STATUS_RANK.get(status, -1) > STATUS_RANK.get(message.status, -1)
+    else:
+        newer = _is_newer(
+            status,
+            status_event.occurred_at,
+            than_status=message.status,
+            than_at=message.status_at,
+        )
+    if not newer:
         return False
     message.status = status
     message.status_at = status_event.occurred_at

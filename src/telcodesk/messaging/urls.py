@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import path
 
-from telcodesk.messaging import email_views, sandbox_views, views
+from telcodesk.messaging import email_views, sandbox_twilio_views, sandbox_views, sms_views, views
 
 app_name = "messaging"
 
@@ -16,6 +16,8 @@ urlpatterns = [
         email_views.email_inbound,
         name="email_inbound",
     ),
+    path("twilio/webhook/<int:channel_id>/", sms_views.twilio_webhook, name="twilio_webhook"),
+    path("twilio/status/<int:channel_id>/", sms_views.twilio_status, name="twilio_status"),
 ]
 
 # The local stand-in for Meta's Graph API and the phone simulator (demo and tests).
@@ -53,6 +55,12 @@ sandbox_urlpatterns = [
     ),
     path(
         "sandbox/phone/<int:channel_id>/send/", sandbox_views.phone_send, name="sandbox_phone_send"
+    ),
+    # The local stand-in for Twilio's REST API (Programmable Messaging).
+    path(
+        "sandbox/twilio/2010-04-01/Accounts/<str:account_sid>/Messages.json",
+        sandbox_twilio_views.twilio_messages,
+        name="sandbox_twilio_messages",
     ),
 ]
 

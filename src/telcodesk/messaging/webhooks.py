@@ -32,7 +32,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from telcodesk.messaging import services
-from telcodesk.messaging.models import Channel, WebhookEvent
+from telcodesk.messaging.models import Channel, SmsProvider, WebhookEvent
 from telcodesk.messaging.providers.whatsapp_cloud import (
     InboundMessage,
     MarketingPreference,
@@ -49,6 +49,8 @@ from telcodesk.messaging.selectors import channel_for_phone_number
 logger = logging.getLogger("telcodesk.messaging")
 
 MAX_ERROR_LENGTH = 2000
+# Stored bodies that are not Cloud API JSON (each kind is applied by its own module).
+NOT_CLOUD_API = frozenset({Channel.Kind.EMAIL, SmsProvider.TWILIO})
 
 
 def _apply(event: ParsedEvent, *, channel: Channel, webhook_event: WebhookEvent) -> str:
@@ -106,6 +108,10 @@ def _apply_event(event: WebhookEvent, parsed: list[ParsedEvent] | None = None) -
         from telcodesk.messaging.email import email_event_apply
 
         kinds, notes, applied = email_event_apply(event)
+    elif event.provider == SmsProvider.TWILIO:
+        from telcodesk.messaging.sms import sms_event_apply
+
+        kinds, notes, applied = sms_event_apply(event)
     else:
         kinds, notes, applied = _apply_whatsapp(event, parsed)
     event.kinds = kinds
@@ -223,7 +229,7 @@ def _drain_batch(batch: int) -> tuple[int, list[int]]:
         work: list[tuple[WebhookEvent, list[ParsedEvent] | None]] = []
         for event in events:
             parsed: list[ParsedEvent] | None = None
-            if event.provider != Channel.Kind.EMAIL:
+            if event.provider not in NOT_CLOUD_API:
                 try:
                     parsed = _parse_whatsapp(event)
                 except ValueError:

@@ -1,14 +1,15 @@
 """Declare and close outages. Both return the subscriptions covered, to be notified.
 
-Telling customers is the caller's job (the tickets app links new tickets to an open
-outage and messages the linked customers when it closes); this module only records
-the outage and answers who it covers.
+New tickets of covered customers are linked to an open outage by the tickets app
+(``Ticket.outage``); closing the outage tells those tickets' customers, once each, in
+the same transaction (tickets.services.outages.outage_tickets_notify).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import formats, timezone
@@ -26,6 +27,9 @@ from telcodesk.customers.models import Subscription
 from telcodesk.network.models import Olt, Outage, OutageScope, PonPort
 from telcodesk.network.selectors import MANAGE_PERMISSION, subscriptions_affected
 
+if TYPE_CHECKING:
+    from telcodesk.tickets.services.outages import OutageNotified
+
 DESCRIPTION_MAX = 2000
 
 
@@ -33,6 +37,8 @@ DESCRIPTION_MAX = 2000
 class OutageChange:
     outage: Outage
     affected: list[Subscription]
+    # Closing: what was sent to the linked tickets' customers.
+    notified: OutageNotified | None = None
 
 
 def _aware(moment: datetime | None, field: str, errors: dict[str, list[str]]) -> None:
@@ -122,7 +128,12 @@ def outage_declare(
 
 @transaction.atomic
 def outage_close(*, actor: Actor, outage_id: int, ended_at: datetime | None = None) -> OutageChange:
-    """End an open outage (now unless told); answers who it covered, to tell them."""
+    """End an open outage (now unless told); answers who it covered.
+
+    The customers of the tickets linked to it get one public reply each saying it is
+    over, and every linked ticket an internal note (``OutageChange.notified``); closing
+    again is refused (409) and sends nothing.
+    """
     _require_operator(actor)
     outage = (
         Outage.objects.filter(organization=actor.organization, pk=outage_id)
@@ -156,4 +167,11 @@ def outage_close(*, actor: Actor, outage_id: int, ended_at: datetime | None = No
             status=409,
         )
     outage.refresh_from_db()
-    return OutageChange(outage=outage, affected=list(subscriptions_affected(outage)))
+    # Imported here: the tickets app builds on the network app (Ticket.outage), not the
+    # other way round at import time.
+    from telcodesk.tickets.services.outages import outage_tickets_notify
+
+    notified = outage_tickets_notify(actor=actor, outage=outage, at=ended_at)
+    return OutageChange(
+        outage=outage, affected=list(subscriptions_affected(outage)), notified=notified
+    )

@@ -234,7 +234,14 @@ RULE_FIELDS: dict[str, tuple[str, ...]] = {
 TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,512}$")]
 _TEMPLATE_PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 # The objects a template parameter may be read from (see pipelines.bots).
-TEMPLATE_PARAM_ROOTS: tuple[str, ...] = ("customer", "lead", "agent", "organization")
+TEMPLATE_PARAM_ROOTS: tuple[str, ...] = (
+    "customer",
+    "lead",
+    "agent",
+    "organization",
+    "ticket",
+    "visit",
+)
 ParamField = Annotated[
     str, StringConstraints(pattern=r"^[a-z_]+(\.[a-z_][a-z0-9_]*)+$", max_length=80)
 ]

@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from telcodesk.core.errors import DomainError, NotFound, ValidationFailed
 from telcodesk.core.tenancy import Actor
@@ -272,9 +272,16 @@ def side_panel_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "playbooks/partials/start.html", _start_context(actor, request.GET))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @console_view
 def start_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """GET: the page to start a playbook for a new call (the customer is identified in
+    the run); POST: start one (for a customer or target when the form names them)."""
+    if request.method == "GET":
+        actor.require(VIEW_PERMISSION)
+        context = _start_context(actor, request.GET)
+        context["nav_active"] = "playbooks"
+        return render(request, "playbooks/start.html", context)
     customer = _customer(actor, request.POST.get("customer"))
     target_type = request.POST.get("target_type", "").strip()
     target_id = _int(request.POST.get("target_id"))

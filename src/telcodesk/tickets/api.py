@@ -37,6 +37,7 @@ from telcodesk.tickets.api_schemas import (
     DecisionIn,
     NoteIn,
     ReplyIn,
+    SlaPolicyOut,
     StatusIn,
     TicketIn,
     TicketOut,
@@ -45,6 +46,7 @@ from telcodesk.tickets.api_schemas import (
     TicketQuery,
     charge_out,
     comment_out,
+    sla_policy_out,
     ticket_out,
     ticket_summary_out,
 )
@@ -154,10 +156,22 @@ def tickets_answer_fields(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
+@router.get(
+    "/tickets/sla-policies",
+    response={200: list[SlaPolicyOut], **ERRORS},
+    summary="SLA policies",
+)
+def tickets_sla_policies(request: HttpRequest) -> list[dict[str, Any]]:
+    """The organization's active SLA policies, in the pack's order (the pack manages
+    them; the most specific one that matches a new ticket applies)."""
+    return [sla_policy_out(p) for p in selectors.sla_policies_list(actor=_actor(request))]
+
+
 @router.get("/tickets", response={200: TicketPage, **ERRORS}, summary="Ticket queue")
 def tickets_list(request: HttpRequest, query: Query[TicketQuery]) -> dict[str, Any]:
     """A queue with its filters: the most urgent first, then the oldest. Without
-    ``status`` only the open tickets (new, in progress, waiting, visit scheduled)."""
+    ``status`` only the open tickets (new, in progress, waiting, visit scheduled).
+    ``sla=breaching_soon`` / ``sla=breached``: the SLA queues, nearest due first."""
     actor = _actor(request)
     tickets = selectors.tickets_queue(
         actor=actor,
@@ -168,6 +182,7 @@ def tickets_list(request: HttpRequest, query: Query[TicketQuery]) -> dict[str, A
             priority=query.priority,
             customer_id=query.customer_id,
             query=query.q,
+            sla=query.sla,
         ),
     )
     count = tickets.count()

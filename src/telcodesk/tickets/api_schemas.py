@@ -16,6 +16,7 @@ from telcodesk.accounts.models import User
 from telcodesk.core.api_schemas import InputSchema
 from telcodesk.tickets import selectors
 from telcodesk.tickets.models import (
+    SlaPolicy,
     Ticket,
     TicketAttachment,
     TicketCharge,
@@ -100,6 +101,11 @@ class TicketQuery(Schema):
     priority: str = ""
     customer_id: int | None = Field(None, ge=1)
     q: str = Field("", max_length=100, description="a ticket number or words of the subject")
+    sla: str = Field(
+        "",
+        description="breaching_soon (past the warning point, not yet due) or breached; "
+        "empty for any",
+    )
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
 
@@ -131,6 +137,72 @@ class TicketSummaryOut(Schema):
     status_changed_at: datetime
     resolved_at: datetime | None
     closed_at: datetime | None
+    sla_due_at: datetime | None = Field(description="the nearest due moment of a running clock")
+    sla_warn_at: datetime | None = Field(description="the nearest warning point")
+    sla_breached_at: datetime | None = Field(description="when an SLA clock first breached")
+    outage_id: int | None = Field(description="the network outage the ticket is linked to")
+    visit_needed: bool = Field(description="false when a known outage explains the problem")
+    visit_skip_reason: str = Field(description="why no visit is needed: outage, or empty")
+
+
+class SlaClockOut(Schema):
+    metric: str = Field(description="first_response or resolution")
+    state: str = Field(description="running, paused, met or breached")
+    policy: str | None = Field(description="the policy's key")
+    budget_seconds: int = Field(description="the target, in business seconds")
+    remaining_seconds: int | None = Field(
+        description="business seconds left now (negative past due); null once met or breached"
+    )
+    started_at: datetime
+    due_at: datetime | None = Field(description="null while paused")
+    warn_at: datetime | None
+    paused_at: datetime | None
+    warned_at: datetime | None
+    breached_at: datetime | None
+    met_at: datetime | None
+
+
+class SlaEventOut(Schema):
+    kind: str = Field(description="warned, breached or escalated")
+    metric: str
+    user: PersonOut | None = Field(description="the person told")
+    team_id: int | None
+    at: datetime
+
+
+class OutageBriefOut(Schema):
+    id: int
+    scope: str
+    target: str
+    description: str
+    starts_at: datetime
+    estimated_end_at: datetime | None
+    ended_at: datetime | None
+
+
+class DiagnosticBriefOut(Schema):
+    id: int
+    subscription_id: int
+    kind: str
+    status: str
+    verdict: str
+    raw: dict[str, Any]
+    recommendation: str
+    started_at: datetime
+
+
+class SlaPolicyOut(Schema):
+    key: str
+    name: str
+    category: str
+    subcategory: str | None = Field(description="the subcategory's key; null: any")
+    priority: str = Field(description="empty: any")
+    first_response_hours: Decimal | None
+    resolution_hours: Decimal | None
+    warn_before_percent: int | None
+    warn_before_minutes: int | None
+    escalate_to_team: str = Field(description="a team's name; empty: the supervisors")
+    calendar: str | None = Field(description="the calendar's name; null: the default one")
 
 
 class CommentOut(Schema):
@@ -189,6 +261,10 @@ class TicketOut(TicketSummaryOut):
     history: list[StatusChangeOut]
     charges: list[ChargeOut]
     attachments: list[AttachmentOut]
+    sla_clocks: list[SlaClockOut]
+    sla_events: list[SlaEventOut]
+    outage: OutageBriefOut | None
+    diagnostic_runs: list[DiagnosticBriefOut]
 
 
 class TicketPage(Schema):
@@ -245,6 +321,86 @@ def ticket_summary_out(ticket: Ticket) -> dict[str, Any]:
         "status_changed_at": ticket.status_changed_at,
         "resolved_at": ticket.resolved_at,
         "closed_at": ticket.closed_at,
+        "sla_due_at": ticket.sla_due_at,
+        "sla_warn_at": ticket.sla_warn_at,
+        "sla_breached_at": ticket.sla_breached_at,
+        "outage_id": ticket.outage_id,
+        "visit_needed": ticket.visit_needed,
+        "visit_skip_reason": ticket.visit_skip_reason,
+    }
+
+
+def _clock_out(view: selectors.ClockView) -> dict[str, Any]:
+    clock = view.clock
+    return {
+        "metric": clock.metric,
+        "state": clock.state,
+        "policy": clock.policy.key if clock.policy else None,
+        "budget_seconds": int(clock.budget.total_seconds()),
+        "remaining_seconds": (
+            int(view.remaining.total_seconds()) if view.remaining is not None else None
+        ),
+        "started_at": clock.started_at,
+        "due_at": clock.due_at,
+        "warn_at": clock.warn_at,
+        "paused_at": clock.paused_at,
+        "warned_at": clock.warned_at,
+        "breached_at": clock.breached_at,
+        "met_at": clock.met_at,
+    }
+
+
+def _sla_event_out(event: Any) -> dict[str, Any]:
+    return {
+        "kind": event.kind,
+        "metric": event.clock.metric,
+        "user": _person(event.user),
+        "team_id": event.team_id,
+        "at": event.at,
+    }
+
+
+def _outage_out(ticket: Ticket) -> dict[str, Any] | None:
+    outage = ticket.outage if ticket.outage_id is not None else None
+    if outage is None:
+        return None
+    return {
+        "id": outage.pk,
+        "scope": outage.scope,
+        "target": outage.scope_label,
+        "description": outage.description,
+        "starts_at": outage.starts_at,
+        "estimated_end_at": outage.estimated_end_at,
+        "ended_at": outage.ended_at,
+    }
+
+
+def _diagnostic_out(run: Any) -> dict[str, Any]:
+    return {
+        "id": run.pk,
+        "subscription_id": run.subscription_id,
+        "kind": run.kind,
+        "status": run.status,
+        "verdict": run.verdict,
+        "raw": run.raw or {},
+        "recommendation": str(run.recommendation_text),
+        "started_at": run.started_at,
+    }
+
+
+def sla_policy_out(policy: SlaPolicy) -> dict[str, Any]:
+    return {
+        "key": policy.key,
+        "name": policy.name,
+        "category": policy.category,
+        "subcategory": policy.subcategory.key if policy.subcategory else None,
+        "priority": policy.priority,
+        "first_response_hours": policy.first_response_hours,
+        "resolution_hours": policy.resolution_hours,
+        "warn_before_percent": policy.warn_before_percent,
+        "warn_before_minutes": policy.warn_before_minutes,
+        "escalate_to_team": policy.escalate_to_team,
+        "calendar": policy.calendar.name if policy.calendar else None,
     }
 
 
@@ -314,4 +470,10 @@ def ticket_out(ticket: Ticket) -> dict[str, Any]:
         "history": [_history_out(h) for h in selectors.ticket_history(ticket=ticket)],
         "charges": [charge_out(c) for c in selectors.ticket_charges(ticket=ticket)],
         "attachments": [_attachment_out(a) for a in selectors.ticket_attachments(ticket=ticket)],
+        "sla_clocks": [_clock_out(v) for v in selectors.ticket_sla_clocks(ticket=ticket)],
+        "sla_events": [_sla_event_out(e) for e in selectors.ticket_sla_events(ticket=ticket)],
+        "outage": _outage_out(ticket),
+        "diagnostic_runs": [
+            _diagnostic_out(run) for run in selectors.ticket_diagnostic_runs(ticket=ticket)
+        ],
     }

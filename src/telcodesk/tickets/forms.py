@@ -57,12 +57,24 @@ class QueueFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any priority")), *TicketPriority.choices],
     )
+    sla = forms.ChoiceField(
+        label=_("SLA"),
+        required=False,
+        choices=[
+            ("", _("Any SLA")),
+            ("breaching_soon", _("Breaching soon")),
+            ("breached", _("Breached")),
+        ],
+    )
     q = forms.CharField(label=_("Number or subject"), required=False, max_length=100, strip=True)
 
     def values(self) -> dict[str, str]:
         """The valid filters (an invalid value is ignored: the queue still shows)."""
         data: dict[str, Any] = self.cleaned_data if self.is_valid() else {}
-        return {name: str(data.get(name) or "") for name in ("status", "category", "priority", "q")}
+        return {
+            name: str(data.get(name) or "")
+            for name in ("status", "category", "priority", "sla", "q")
+        }
 
 
 def _subscription_label(subscription: Subscription) -> str:

@@ -6,18 +6,21 @@ through ``tickets.selectors``. A ticket belongs to the organization that works i
 operator, or a reseller working one of its assigned customers); its customer belongs to
 the operator.
 
-SLA clocks are not here yet: when the business-calendar functions land, the SLA state
-(policy, due moments, paused time) goes on ``Ticket`` beside ``status_changed_at`` (see
-docs/tickets.md, "Room for the SLA clocks").
+SLA: ``SlaPolicy`` rows come from the pack; a ticket gets one ``SlaClock`` per metric
+(first response, resolution) of the policy that matched when it was opened, counted in
+business time (tickets.services.sla). ``Ticket.sla_due_at`` / ``sla_warn_at`` /
+``sla_breached_at`` copy the nearest moments of its clocks so the queues filter and
+order on indexed columns of the ticket alone.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from telcodesk.core.models import OrganizationOwnedModel, TimestampedModel
@@ -46,6 +49,17 @@ class TicketPriority(models.TextChoices):
     URGENT = "urgent", _("Urgent")
 
 
+# The queues' order: most urgent first. One expression, shared by the selectors and the
+# partial indexes below: an index serves the sort only if the expression is identical.
+PRIORITY_RANK = Case(
+    When(priority=TicketPriority.URGENT, then=Value(0)),
+    When(priority=TicketPriority.HIGH, then=Value(1)),
+    When(priority=TicketPriority.NORMAL, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+
+
 class TicketStatus(models.TextChoices):
     NEW = "new", _("New")
     IN_PROGRESS = "in_progress", _("In progress")
@@ -62,6 +76,7 @@ OPEN_STATUSES: tuple[str, ...] = (
     TicketStatus.WAITING_CUSTOMER,
     TicketStatus.VISIT_SCHEDULED,
 )
+OPEN_Q = Q(status__in=OPEN_STATUSES)
 
 
 class TicketChannel(models.TextChoices):
@@ -181,6 +196,34 @@ class Ticket(OrganizationOwnedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The SLA policy matched when the ticket was opened (None: no clock).
+    sla_policy = models.ForeignKey(
+        "tickets.SlaPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    # Copies of the clocks (tickets.services.sla keeps them in step): the nearest due
+    # moment and warning point of the running clocks, and the first breach. Null when
+    # no clock runs / none breached.
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_warn_at = models.DateTimeField(null=True, blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    # The network outage the customer's problem is part of (linked at creation).
+    outage = models.ForeignKey(
+        "network.Outage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    # Whether a technician's visit may be needed; False with ``visit_skip_reason``
+    # "outage" when a known outage explains the problem (the visits app reads these).
+    visit_needed = models.BooleanField(default=True)
+    visit_skip_reason = models.CharField(max_length=16, blank=True)
+    # When the customer was told the linked outage is over (once per customer).
+    outage_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -188,13 +231,74 @@ class Ticket(OrganizationOwnedModel):
         ]
         indexes = [
             models.Index(fields=["organization", "status", "-id"], name="ticket_org_status"),
+            # The queues: mine / my team filter on the assignee and the status, and the
+            # SLA queues range over sla_due_at / sla_warn_at within them.
             models.Index(
-                fields=["organization", "assigned_user", "status"], name="ticket_org_user"
+                fields=["organization", "assigned_user", "status", "sla_due_at"],
+                name="ticket_org_user_due",
             ),
             models.Index(
-                fields=["organization", "assigned_team", "status"], name="ticket_org_team"
+                fields=["organization", "assigned_team", "status", "sla_due_at"],
+                name="ticket_org_team_due",
+            ),
+            models.Index(fields=["organization", "status", "sla_due_at"], name="ticket_org_due"),
+            models.Index(
+                fields=["organization", "status", "sla_breached_at"], name="ticket_org_breached"
             ),
             models.Index(fields=["customer", "-id"], name="ticket_customer"),
+            models.Index(fields=["outage", "customer"], name="ticket_outage"),
+            # The default queues (open tickets, most urgent first) and the SLA queues
+            # (nearest due first) as ordered index scans that stop at the page: partial
+            # on the open statuses (about a tenth of the table). bench/ticket_queues.py
+            # measured p95 44-633 ms without them and 11-29 ms with them at 1M tickets.
+            models.Index(
+                F("organization"),
+                F("assigned_user"),
+                PRIORITY_RANK,
+                F("id"),
+                condition=OPEN_Q,
+                name="ticket_open_user_rank",
+            ),
+            models.Index(
+                F("organization"),
+                F("assigned_team"),
+                PRIORITY_RANK,
+                F("id"),
+                condition=OPEN_Q,
+                name="ticket_open_team_rank",
+            ),
+            models.Index(
+                F("organization"), PRIORITY_RANK, F("id"), condition=OPEN_Q, name="ticket_open_rank"
+            ),
+            models.Index(
+                F("organization"),
+                F("assigned_user"),
+                F("sla_due_at"),
+                PRIORITY_RANK,
+                F("id"),
+                include=["sla_warn_at", "sla_breached_at"],
+                condition=OPEN_Q,
+                name="ticket_open_user_due",
+            ),
+            models.Index(
+                F("organization"),
+                F("assigned_team"),
+                F("sla_due_at"),
+                PRIORITY_RANK,
+                F("id"),
+                include=["sla_warn_at", "sla_breached_at"],
+                condition=OPEN_Q,
+                name="ticket_open_team_due",
+            ),
+            models.Index(
+                F("organization"),
+                F("sla_due_at"),
+                PRIORITY_RANK,
+                F("id"),
+                include=["sla_warn_at", "sla_breached_at"],
+                condition=OPEN_Q,
+                name="ticket_open_due",
+            ),
         ]
         ordering = ["-id"]
 
@@ -359,3 +463,162 @@ class TicketCharge(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.currency}"
+
+
+# --- SLA ---------------------------------------------------------------------------------------
+
+
+class SlaMetric(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("First response")
+    RESOLUTION = "resolution", _("Resolution")
+
+
+class SlaClockState(models.TextChoices):
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused")
+    MET = "met", _("Met")
+    BREACHED = "breached", _("Breached")
+
+
+class SlaPolicy(OrganizationOwnedModel):
+    """Targets in business hours for the tickets of a category (optionally one
+    subcategory) and a priority (or any), written from the pack
+    (``tickets.sla_policies``, matched by ``key``). The most specific active policy that
+    matches a new ticket is its policy (tickets.rules.sla_policy_match)."""
+
+    key = models.SlugField(max_length=64)
+    name = models.CharField(max_length=80)
+    category = models.CharField(max_length=16, choices=TicketCategory.choices)
+    subcategory = models.ForeignKey(
+        TicketSubcategory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sla_policies",
+    )
+    priority = models.CharField(
+        max_length=8, choices=TicketPriority.choices, blank=True, help_text=_("empty: any")
+    )
+    first_response_hours = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    resolution_hours = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    # Warn when this share of the budget is used (80 = at 80 %), or this many minutes
+    # before the due moment; neither: no warning.
+    warn_before_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    warn_before_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # A team of the organization by name (case does not matter); empty: the supervisors.
+    escalate_to_team = models.CharField(max_length=120, blank=True)
+    # None: the organization's default calendar.
+    calendar = models.ForeignKey(
+        "core.BusinessCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sla_policies",
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    pack_name = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="sla_policy_unique_key"),
+            models.CheckConstraint(
+                condition=Q(warn_before_percent__isnull=True) | Q(warn_before_percent__lte=100),
+                name="sla_policy_warn_percent",
+            ),
+        ]
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaClock(OrganizationOwnedModel):
+    """One SLA metric of one ticket, counted in business time.
+
+    ``budget`` is the policy's target; ``consumed`` the business time used before the
+    current run (it grows at each pause); while running, the clock has used
+    ``consumed`` + business time since ``running_since``. ``generation`` changes at each
+    resume (and at a restart on reopen) so the new run gets timers of its own (their
+    dedupe keys name it) and a timer of an older run is recognised and ignored.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_clocks")
+    metric = models.CharField(max_length=16, choices=SlaMetric.choices)
+    policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    calendar = models.ForeignKey(
+        "core.BusinessCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("empty: round the clock"),
+    )
+    budget = models.DurationField()
+    # The business time used before the warning is due (budget × percent, or budget −
+    # minutes); None: no warning.
+    warn_after = models.DurationField(null=True, blank=True)
+    state = models.CharField(
+        max_length=8, choices=SlaClockState.choices, default=SlaClockState.RUNNING
+    )
+    started_at = models.DateTimeField()
+    running_since = models.DateTimeField(null=True, blank=True)
+    consumed = models.DurationField(default=timedelta(0))
+    due_at = models.DateTimeField(null=True, blank=True)
+    warn_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    met_at = models.DateTimeField(null=True, blank=True)
+    generation = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "metric"], name="sla_clock_unique_metric"),
+        ]
+        ordering = ["ticket_id", "metric"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.metric} {self.state}"
+
+
+class SlaEventKind(models.TextChoices):
+    WARNED = "warned", _("Breaching soon")
+    BREACHED = "breached", _("Breached")
+    ESCALATED = "escalated", _("Escalated")
+
+
+class TicketSlaEvent(TimestampedModel):
+    """What an SLA clock did: a warning to the assignee, a breach, the escalation to a
+    team or to a supervisor. ``user`` is the person told (the assignee, a supervisor);
+    the ticket page and the agent's queue show them."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_events")
+    clock = models.ForeignKey(SlaClock, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=SlaEventKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ticket_sla_events",
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+    generation = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["ticket", "id"], name="ticket_sla_event"),
+            models.Index(fields=["user", "at"], name="ticket_sla_event_user"),
+        ]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ticket_id}"

@@ -93,3 +93,49 @@ def status_transition(*, current: str, target: str, note: str = "") -> Decision:
             [_("Say why the ticket is reopened: write a note (e.g. the problem came back).")],
         )
     return Decision(True)
+
+
+# --- SLA policies ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlaPolicyCandidate:
+    """What matching needs of a policy (plain data, so the rule is a pure function)."""
+
+    id: int
+    category: str
+    subcategory_id: int | None
+    priority: str  # "" = any
+    position: int
+
+
+def sla_policy_match(
+    candidates: list[SlaPolicyCandidate],
+    *,
+    category: str,
+    subcategory_id: int | None,
+    priority: str,
+) -> int | None:
+    """The id of the most specific policy for a ticket, or None (the ticket has no clock).
+
+    A policy matches when its category is the ticket's, its subcategory (if it names
+    one) is the ticket's and its priority (if it names one) is the ticket's. Naming the
+    subcategory is more specific than naming the priority; naming both is the most
+    specific. Between equally specific policies the pack's first one wins.
+    """
+    best: tuple[int, int, int] | None = None
+    chosen: int | None = None
+    for policy in candidates:
+        if policy.category != category:
+            continue
+        if policy.subcategory_id is not None and policy.subcategory_id != subcategory_id:
+            continue
+        if policy.priority and policy.priority != priority:
+            continue
+        specificity = (2 if policy.subcategory_id is not None else 0) + (
+            1 if policy.priority else 0
+        )
+        rank = (-specificity, policy.position, policy.id)
+        if best is None or rank < best:
+            best, chosen = rank, policy.id
+    return chosen

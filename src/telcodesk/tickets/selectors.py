@@ -8,9 +8,11 @@ while the customer is still assigned to it. Anything else is "not found", never
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from telcodesk.accounts.models import Membership, Team
@@ -23,11 +25,16 @@ from telcodesk.messaging.sending import session_window_open
 from telcodesk.tickets.models import (
     NUMBER_PREFIX,
     OPEN_STATUSES,
+    PRIORITY_RANK,
+    SlaClock,
+    SlaClockState,
+    SlaPolicy,
     Ticket,
     TicketAttachment,
     TicketCategory,
     TicketCharge,
     TicketPriority,
+    TicketSlaEvent,
     TicketStatus,
     TicketSubcategory,
 )
@@ -58,6 +65,9 @@ def ticket_get(*, actor: Actor, ticket_id: int) -> Ticket:
             "organization",
             "conversation",
             "created_by",
+            "outage__olt",
+            "outage__pon_port__olt",
+            "sla_policy",
         )
         .filter(pk=ticket_id)
         .first()
@@ -110,15 +120,16 @@ class TicketFilters:
     priority: str = ""
     customer_id: int | None = None
     query: str = ""  # a ticket number or words of the subject
+    # "" = any; "breaching_soon": a running clock past its warning point, not yet due
+    # and no clock breached; "breached": a clock breached (or due and not yet marked).
+    sla: str = ""
 
 
-PRIORITY_RANK = Case(
-    When(priority=TicketPriority.URGENT, then=Value(0)),
-    When(priority=TicketPriority.HIGH, then=Value(1)),
-    When(priority=TicketPriority.NORMAL, then=Value(2)),
-    default=Value(3),
-    output_field=IntegerField(),
-)
+class SlaFilter:
+    BREACHING_SOON = "breaching_soon"
+    BREACHED = "breached"
+
+    CHOICES = (BREACHING_SOON, BREACHED)
 
 
 def _team_id(actor: Actor) -> int | None:
@@ -156,12 +167,28 @@ def _filter_errors(filters: TicketFilters) -> dict[str, list[str]]:
         errors["category"] = [_("Choose one of the listed categories.")]
     if filters.priority and filters.priority not in TicketPriority.values:
         errors["priority"] = [_("Choose low, normal, high or urgent.")]
+    if filters.sla and filters.sla not in SlaFilter.CHOICES:
+        errors["sla"] = [_("Choose breaching_soon or breached.")]
     return errors
 
 
-def tickets_queue(*, actor: Actor, filters: TicketFilters) -> QuerySet[Ticket]:
+def sla_filtered(tickets: QuerySet[Ticket], sla: str, now: datetime) -> QuerySet[Ticket]:
+    """The SLA queues, on the ticket's own indexed columns (kept by services.sla)."""
+    if sla == SlaFilter.BREACHING_SOON:
+        return tickets.filter(
+            sla_warn_at__lte=now, sla_due_at__gt=now, sla_breached_at__isnull=True
+        )
+    if sla == SlaFilter.BREACHED:
+        return tickets.filter(Q(sla_breached_at__isnull=False) | Q(sla_due_at__lte=now))
+    return tickets
+
+
+def tickets_queue(
+    *, actor: Actor, filters: TicketFilters, now: datetime | None = None
+) -> QuerySet[Ticket]:
     """A queue (mine, my team, unassigned, all) with its filters: most urgent first, then
-    the oldest. Unknown filter values are refused (ValidationFailed)."""
+    the oldest; the SLA queues (``filters.sla``) the nearest due first. Unknown filter
+    values are refused (ValidationFailed)."""
     errors = _filter_errors(filters)
     if errors:
         raise ValidationFailed(_("Fix the marked filters."), details=errors)
@@ -183,9 +210,12 @@ def tickets_queue(*, actor: Actor, filters: TicketFilters) -> QuerySet[Ticket]:
         if number is not None:
             matches |= Q(number=number)
         tickets = tickets.filter(matches)
-    return tickets.select_related(
-        "customer", "assigned_user", "assigned_team", "subcategory"
-    ).order_by(PRIORITY_RANK, "id")
+    tickets = tickets.select_related("customer", "assigned_user", "assigned_team", "subcategory")
+    if filters.sla:
+        return sla_filtered(tickets, filters.sla, now or timezone.now()).order_by(
+            F("sla_due_at").asc(nulls_last=True), PRIORITY_RANK, "id"
+        )
+    return tickets.order_by(PRIORITY_RANK, "id")
 
 
 def customer_tickets(*, actor: Actor, customer_id: int, limit: int = 20) -> list[Ticket]:
@@ -216,6 +246,93 @@ def ticket_history(*, ticket: Ticket) -> QuerySet[Any]:
 
 def ticket_charges(*, ticket: Ticket) -> QuerySet[TicketCharge]:
     return ticket.charges.select_related("proposed_by", "decided_by").order_by("id")
+
+
+@dataclass(frozen=True)
+class ClockView:
+    """A clock as the ticket page and the API show it: ``remaining`` is business time
+    left now (negative past due; frozen while paused, None once met or breached)."""
+
+    clock: SlaClock
+    remaining: timedelta | None
+
+    @property
+    def metric_label(self) -> str:
+        return str(self.clock.get_metric_display())
+
+    @property
+    def state_label(self) -> str:
+        return str(self.clock.get_state_display())
+
+
+def ticket_sla_clocks(*, ticket: Ticket, now: datetime | None = None) -> list[ClockView]:
+    """The ticket's SLA clocks (first response, then resolution) with the time left."""
+    from telcodesk.tickets.sla_clock import clock_remaining, clock_sla_spec
+
+    at = now or timezone.now()
+    views = []
+    for clock in SlaClock.objects.filter(ticket=ticket).select_related("calendar", "policy"):
+        clock.ticket = ticket
+        remaining: timedelta | None = None
+        if clock.state == SlaClockState.RUNNING:
+            remaining = clock_remaining(clock, clock_sla_spec(clock), at)
+        elif clock.state == SlaClockState.PAUSED:
+            remaining = clock.budget - clock.consumed
+        views.append(ClockView(clock=clock, remaining=remaining))
+    return views
+
+
+def ticket_sla_events(*, ticket: Ticket) -> QuerySet[TicketSlaEvent]:
+    return ticket.sla_events.select_related("clock", "user", "team").order_by("id")
+
+
+def sla_events_for_user(*, actor: Actor, limit: int = 20) -> list[TicketSlaEvent]:
+    """The latest SLA warnings and escalations addressed to the actor (the queue's list)."""
+    if actor.user is None:
+        return []
+    return list(
+        TicketSlaEvent.objects.filter(
+            user=actor.user,
+            ticket__in=tickets_visible(actor=actor).filter(status__in=OPEN_STATUSES),
+        )
+        .select_related("ticket", "clock")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
+def sla_policies_list(*, actor: Actor) -> list[SlaPolicy]:
+    """The organization's active SLA policies, in the pack's order (read-only: packs
+    manage them)."""
+    actor.require(VIEW_PERMISSION)
+    return list(
+        SlaPolicy.objects.filter(organization=actor.organization, is_active=True)
+        .select_related("subcategory", "calendar")
+        .order_by("position", "id")
+    )
+
+
+def ticket_diagnostic_runs(*, ticket: Ticket, limit: int = 50) -> list[Any]:
+    """The diagnostics run for this ticket, newest first."""
+    return list(ticket.diagnostic_runs.select_related("subscription").order_by("-id")[:limit])
+
+
+def ticket_outage_banner(*, ticket: Ticket) -> list[Any]:
+    """The outages to show on the ticket page: the linked one (open or closed), then any
+    other in force now on the ticket's service or, without one, the customer's."""
+    from telcodesk.network.selectors import outages_affecting
+
+    shown: list[Any] = []
+    if ticket.outage_id is not None and ticket.outage is not None:
+        shown.append(ticket.outage)
+    if ticket.subscription is not None:
+        subscriptions = [ticket.subscription]
+    else:
+        subscriptions = list(ticket.customer.subscriptions.all())
+    for subscription in subscriptions:
+        for outage in outages_affecting(subscription):
+            if all(o.pk != outage.pk for o in shown):
+                shown.append(outage)
+    return shown
 
 
 def ticket_attachments(*, ticket: Ticket) -> QuerySet[TicketAttachment]:
@@ -273,22 +390,25 @@ class ReplyRoute:
     """How a public reply reaches the customer: a WhatsApp conversation, or e-mail to an
     address (with its e-mail conversation when there is one)."""
 
-    kind: str  # "whatsapp" | "email"
+    kind: str  # "whatsapp" | "email" | "sms"
     address: str
-    conversation: Conversation | None
-    window_open: bool  # WhatsApp: the 24-hour window; e-mail: always True
+    conversation: Conversation | None  # None: e-mail to an address, or a first SMS
+    window_open: bool  # WhatsApp: the 24-hour window; e-mail and SMS: always True
 
     @property
     def needs_template(self) -> bool:
         return self.kind == "whatsapp" and not self.window_open
 
 
-ROUTED_KINDS = (Channel.Kind.WHATSAPP_CLOUD, Channel.Kind.EMAIL)
+ROUTED_KINDS = (Channel.Kind.WHATSAPP_CLOUD, Channel.Kind.EMAIL, Channel.Kind.SMS)
 
 
 def _route_of(conversation: Conversation) -> ReplyRoute:
     if conversation.channel.kind == Channel.Kind.EMAIL:
         return ReplyRoute("email", conversation.external_address, conversation, True)
+    if conversation.channel.kind == Channel.Kind.SMS:
+        address = conversation.phone_e164 or "+" + conversation.external_address.lstrip("+")
+        return ReplyRoute("sms", address, conversation, True)
     return ReplyRoute(
         "whatsapp",
         conversation.phone_e164 or conversation.external_address,
@@ -311,9 +431,10 @@ def reply_route(*, ticket: Ticket) -> ReplyRoute | None:
     """Where a public reply of ``ticket`` goes, or None when the customer cannot be reached.
 
     In order: the ticket's own conversation; the customer's preferred channel (their
-    latest conversation on it, or for e-mail their address); their latest WhatsApp
-    conversation; their latest e-mail conversation; their e-mail address through the
-    organization's e-mail channel. Only active WhatsApp and e-mail channels of the
+    latest conversation on it, or for e-mail their address, for SMS their mobile);
+    their latest WhatsApp conversation; their latest e-mail conversation or their
+    e-mail address through the organization's e-mail channel; their SMS conversation or
+    their mobile through the organization's SMS channel. Only active channels of the
     ticket's organization count.
     """
     from telcodesk.messaging.email import email_channel_for
@@ -332,8 +453,11 @@ def reply_route(*, ticket: Ticket) -> ReplyRoute | None:
             F("last_inbound_at").desc(nulls_last=True), "-id"
         )
     )
-    whatsapp = next((c for c in conversations if c.channel.kind != Channel.Kind.EMAIL), None)
+    whatsapp = next(
+        (c for c in conversations if c.channel.kind == Channel.Kind.WHATSAPP_CLOUD), None
+    )
     email = next((c for c in conversations if c.channel.kind == Channel.Kind.EMAIL), None)
+    sms = next((c for c in conversations if c.channel.kind == Channel.Kind.SMS), None)
     address = ""
     if email is None and email_channel_for(organization=ticket.organization) is not None:
         address = _email_address_of(ticket.customer)
@@ -342,8 +466,22 @@ def reply_route(*, ticket: Ticket) -> ReplyRoute | None:
         if email is not None
         else (ReplyRoute("email", address, None, True) if address else None)
     )
-    if ticket.customer.preferred_channel == "email" and email_route is not None:
+    sms_route = _route_of(sms) if sms is not None else _sms_route_new(ticket)
+    preferred = ticket.customer.preferred_channel
+    if preferred == "email" and email_route is not None:
         return email_route
+    if preferred == "sms" and sms_route is not None:
+        return sms_route
     if whatsapp is not None:
         return _route_of(whatsapp)
-    return email_route
+    return email_route or sms_route
+
+
+def _sms_route_new(ticket: Ticket) -> ReplyRoute | None:
+    """A first SMS to the customer's mobile, when the organization has an SMS channel."""
+    from telcodesk.messaging.sms import customer_sms_phone, sms_channel_for
+
+    if sms_channel_for(organization=ticket.organization) is None:
+        return None
+    phone = customer_sms_phone(customer=ticket.customer)
+    return ReplyRoute("sms", phone, None, True) if phone else None

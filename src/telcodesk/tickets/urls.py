@@ -7,6 +7,7 @@ app_name = "tickets"
 urlpatterns = [
     path("", views.queue_view, name="queue"),
     path("new/", views.ticket_new_view, name="new"),
+    path("sla-policies/", views.sla_policies_view, name="sla_policies"),
     path("customer/<int:customer_id>/", views.customer_tickets_view, name="customer_tickets"),
     path("<int:ticket_id>/", views.ticket_detail_view, name="detail"),
     path("<int:ticket_id>/status/", views.ticket_status_view, name="status"),

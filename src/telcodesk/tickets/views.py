@@ -9,6 +9,7 @@ translated reason inline and status 422 (base.html tells htmx to swap 422s).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -16,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -72,6 +74,31 @@ def _scope_label(scope: str) -> str:
     return labels.get(scope, scope)
 
 
+def business_duration_text(value: timedelta) -> str:
+    """Business time as the agent reads it: "3 h 05 min", "overdue by 1 h 10 min"."""
+    seconds = int(value.total_seconds())
+    minutes = abs(seconds) // 60
+    text = _("%(hours)d h %(minutes)02d min") % {"hours": minutes // 60, "minutes": minutes % 60}
+    if seconds < 0:
+        return _("overdue by %(time)s") % {"time": text}
+    return text
+
+
+def _sla_row(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    """The queue row's SLA cell: the nearest due moment and how it stands."""
+    if ticket.sla_breached_at is not None or (
+        ticket.sla_due_at is not None and ticket.sla_due_at <= now
+    ):
+        state = "breached"
+    elif ticket.sla_warn_at is not None and ticket.sla_warn_at <= now:
+        state = "breaching_soon"
+    elif ticket.sla_due_at is not None:
+        state = "running"
+    else:
+        state = ""
+    return {"due_at": ticket.sla_due_at, "state": state}
+
+
 def _to(request: HttpRequest, url: str) -> HttpResponse:
     if getattr(request, "htmx", False):
         return HttpResponseClientRedirect(url)
@@ -100,9 +127,13 @@ def queue_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             category=values["category"],
             priority=values["priority"],
             query=values["q"],
+            sla=values["sla"],
         ),
     )
     page = Paginator(tickets, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for ticket in page.object_list:
+        ticket.sla_row = _sla_row(ticket, now)  # type: ignore[attr-defined]
     query = QueryDict(mutable=True)
     for key, value in values.items():
         if value:
@@ -114,6 +145,7 @@ def queue_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         "filter_form": form,
         "filter_query": query.urlencode(),
         "page": page,
+        "sla_events": selectors.sla_events_for_user(actor=actor, limit=10),
     }
     if getattr(request, "htmx", False) and request.htmx.target == "ticket-queue":  # type: ignore[attr-defined]
         return render(request, "tickets/partials/queue_rows.html", context)
@@ -224,7 +256,7 @@ def _customer_panel(ticket: Ticket) -> dict[str, Any]:
 def _route_address(route: selectors.ReplyRoute | None) -> str:
     if route is None:
         return ""
-    return phone_display(route.address) if route.kind == "whatsapp" else route.address
+    return phone_display(route.address) if route.kind in ("whatsapp", "sms") else route.address
 
 
 def _templates(route: selectors.ReplyRoute | None) -> list[tuple[int, str]]:
@@ -257,6 +289,15 @@ def _ticket_context(
     charges = list(selectors.ticket_charges(ticket=ticket))
     can_work = actor.can(WORK_PERMISSION)
     can_assign = actor.can(ASSIGN_PERMISSION)
+    clocks = [
+        {
+            "view": view,
+            "remaining_text": (
+                business_duration_text(view.remaining) if view.remaining is not None else ""
+            ),
+        }
+        for view in selectors.ticket_sla_clocks(ticket=ticket)
+    ]
     return {
         "nav_active": "tickets",
         "ticket": ticket,
@@ -285,7 +326,26 @@ def _ticket_context(
         "attachment_form": attachment_form or AttachmentForm(),
         "proposed": ChargeStatus.PROPOSED,
         "refused": SendStatus.REFUSED,
+        "sla_clocks": clocks,
+        "sla_events": list(selectors.ticket_sla_events(ticket=ticket)),
+        "outages": selectors.ticket_outage_banner(ticket=ticket),
+        "diagnostic_rows": _diagnostic_rows(ticket),
     }
+
+
+def _diagnostic_rows(ticket: Ticket) -> list[dict[str, Any]]:
+    """The ticket's diagnostic runs, as the network pages show them."""
+    from telcodesk.network.views import STATUS_BADGES, VERDICT_BADGES, run_summary
+
+    return [
+        {
+            "run": run,
+            "summary": run_summary(run),
+            "status_badge": STATUS_BADGES.get(run.status, "badge-disconnected"),
+            "verdict_badge": VERDICT_BADGES.get(run.verdict, "badge-plain"),
+        }
+        for run in selectors.ticket_diagnostic_runs(ticket=ticket)
+    ]
 
 
 @require_GET
@@ -556,6 +616,17 @@ def attachment_download_view(
 
 
 # --- the customer page's panel -------------------------------------------------------------------
+
+
+@require_GET
+@console_view
+def sla_policies_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The organization's SLA policies, read-only (the pack manages them)."""
+    return render(
+        request,
+        "tickets/sla_policies.html",
+        {"nav_active": "tickets", "policies": selectors.sla_policies_list(actor=actor)},
+    )
 
 
 @require_GET

@@ -26,10 +26,15 @@ from telcodesk.tickets.services.common import (
     ticket_timeline,
 )
 from telcodesk.tickets.services.delivery import reply_deliver
+from telcodesk.tickets.services.sla import sla_first_response_met
 
 NOTE_MAX = 10_000
 PREVIEW = 120
-CHANNEL_LABELS = {"whatsapp": gettext_noop("WhatsApp"), "email": gettext_noop("e-mail")}
+CHANNEL_LABELS = {
+    "whatsapp": gettext_noop("WhatsApp"),
+    "email": gettext_noop("e-mail"),
+    "sms": gettext_noop("SMS"),
+}
 
 
 def _preview(text: str) -> str:
@@ -78,6 +83,8 @@ def _send(
     comment.sent_at = now
     if template is not None:
         comment.body = message.body  # what the customer reads: the rendered template
+    # A reply that went out is the customer's first answer, if nothing answered before.
+    sla_first_response_met(ticket=ticket, at=now)
     ticket_timeline(
         actor=actor,
         ticket=ticket,

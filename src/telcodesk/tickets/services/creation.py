@@ -35,6 +35,8 @@ from telcodesk.tickets.services.common import (
     ticket_locked,
     ticket_timeline,
 )
+from telcodesk.tickets.services.outages import SKIP_VISIT_OUTAGE, ticket_outage_for
+from telcodesk.tickets.services.sla import sla_clocks_start
 
 SUBJECT_MAX = 200
 DESCRIPTION_MAX = 10_000
@@ -144,7 +146,10 @@ def ticket_create(
     unassigned. Checks, in order: permission ("customer.edit"); the customer, the
     service (it must be the customer's) and the conversation are ones the actor may see
     (NotFound otherwise); then the fields (ValidationFailed, nothing written).
-    Writes the first status-history row, the audit log and the customer's timeline.
+    Writes the first status-history row, the audit log and the customer's timeline,
+    starts the SLA clocks of the matching policy (tickets.services.sla) and links the
+    ticket to an outage in force on the customer's service (then ``visit_needed`` is
+    False, ``visit_skip_reason`` "outage").
     """
     actor.require(WORK_PERMISSION)
     customer = _customer_checked(actor, customer)
@@ -186,6 +191,8 @@ def ticket_create(
         ).first()
         assigned_team = membership.team if membership else None
     at = moment(now)
+    # A known outage explains the problem: link it, and no technician needs to go.
+    outage = ticket_outage_for(customer=customer, subscription=subscription, at=at)
     with transaction.atomic():
         ticket = Ticket.objects.create(
             organization=actor.organization,
@@ -206,6 +213,9 @@ def ticket_create(
             channel=channel,
             conversation=conversation,
             created_by=actor.user,
+            outage=outage,
+            visit_needed=outage is None,
+            visit_skip_reason=SKIP_VISIT_OUTAGE if outage is not None else "",
         )
         TicketStatusChange.objects.create(
             ticket=ticket,
@@ -234,6 +244,7 @@ def ticket_create(
             params={"category_label": TicketCategory(category).label, "subject": subject},
             at=at,
         )
+        sla_clocks_start(ticket=ticket, at=at)
     return ticket
 
 

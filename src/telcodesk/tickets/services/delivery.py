@@ -75,8 +75,9 @@ def email_subject(ticket: Ticket) -> str:
 def no_channel() -> SendRefused:
     return SendRefused(
         _(
-            "The customer has no WhatsApp conversation or e-mail address we can write to. "
-            "Call them, or add an e-mail address to their record and send again."
+            "The customer has no WhatsApp conversation, e-mail address or mobile number for "
+            "SMS we can write to. Call them, or add an e-mail address or a mobile number to "
+            "their record and send again."
         ),
         reason="no_channel",
     )
@@ -116,6 +117,15 @@ def reply_deliver(
         )
         return message, route
     conversation = route.conversation
+    if conversation is None and route.kind == "sms":
+        from telcodesk.messaging.sms import sms_conversation_for_customer
+
+        conversation = sms_conversation_for_customer(
+            actor_or_none=actor, customer=ticket.customer, phone=route.address
+        )
+        if conversation is None:
+            raise no_channel()
+        route = ReplyRoute("sms", route.address, conversation, True)
     assert conversation is not None
     if template is not None:
         if params is None:

@@ -3,9 +3,10 @@
 Every change records a TicketStatusChange (who, when, from, to, note). Resolving,
 closing and reopening also write the customer's timeline.
 
-The SLA clocks hook in here when they land: ``_status_change_record`` is the one place
-every status change passes, so entering "waiting for the customer" pauses the clock and
-leaving it resumes it (see docs/tickets.md).
+``_status_change_record`` is the one place every status change passes, so the SLA
+clocks move there (tickets.services.sla.sla_on_status_change): entering "waiting for
+the customer" pauses them, leaving it resumes them, "resolved" meets them, a reopen
+resumes the resolution clock.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from telcodesk.tickets.hooks import TicketStatusEvent, ticket_status_changed
 from telcodesk.tickets.models import Ticket, TicketStatus, TicketStatusChange
 from telcodesk.tickets.rules import REOPEN, status_transition
 from telcodesk.tickets.services.common import moment, text_clean, ticket_locked, ticket_timeline
+from telcodesk.tickets.services.sla import sla_on_status_change
 
 NOTE_MAX = 5_000
 
@@ -77,6 +79,9 @@ def _status_change_record(
             data={"from": from_status, "to": to_status},
             at=at,
         )
+    sla_on_status_change(
+        actor=actor, ticket=ticket, from_status=from_status, to_status=to_status, at=at
+    )
     ticket_status_changed(
         TicketStatusEvent(actor=actor, ticket=ticket, from_status=from_status, to_status=to_status)
     )

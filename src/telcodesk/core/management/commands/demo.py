@@ -198,6 +198,9 @@ class Command(BaseCommand):
         from telcodesk.mailsandbox.demo import mail_sandbox_channels
 
         mail_sandbox_channels(host=host, port=port, write=self.stdout.write)
+        from telcodesk.messaging.sms_demo import sms_sandbox_channels
+
+        sms_sandbox_channels(host=host, port=port, write=self.stdout.write)
         from telcodesk.network.demo.serve import demo_network_for_demo
 
         demo_network_for_demo(self.stdout.write)

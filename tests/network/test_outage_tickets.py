@@ -139,8 +139,8 @@ def test_closing_the_outage_tells_each_linked_customer_once_on_their_conversatio
         assert (ticket.outage_notified_at, ticket.status) == (ended, "new")
         [note] = TicketComment.objects.filter(ticket=ticket, is_public=False)
         assert note.body == (
-            f"The outage “{ZONE}” is over; the customer was told on {second.display_number}. "
-            "Check the service and resolve the ticket."
+            f"El corte masivo “{ZONE}” terminó; se avisó al cliente en {second.display_number}. "
+            "Revise el servicio y resuelva el ticket."
         )
         assert note.author == world.supervisor
 

@@ -146,8 +146,8 @@ class TestTypedReplies:
         survey.refresh_from_db()
         assert (survey.status, survey.score) == (SurveyStatus.ANSWERED, score)
         assert _outbound(conversation)[-1].body == (
-            "Thank you for your answer! If you like, tell us in one message why you gave "
-            "that score."
+            "¡Gracias por su respuesta! Si lo desea, cuéntenos en un mensaje por qué dio esa "
+            "calificación."
         )
 
     def test_bad_replies_are_asked_again_twice_then_the_survey_stays_unanswered(
@@ -161,8 +161,8 @@ class TestTypedReplies:
             assert (survey.status, survey.score) == (SurveyStatus.SENT, None)
         asked_again = _outbound(conversation)[1:]
         assert [m.body for m in asked_again] == [
-            "Sorry, we could not read a score in your reply. Please answer with one number "
-            "from 0 to 10."
+            "Lo sentimos, no pudimos leer una calificación en su respuesta. Por favor responda "
+            "con un solo número del 0 al 10."
         ] * 2
         assert asked_again[0].payload["interactive"]["action"]["buttons"][0]["reply"]["id"] == (
             f"nps:{survey.pk}:band:0-6"

@@ -58,7 +58,8 @@ class TestWhatsApp:
         )
         assert message.payload["interactive"]["type"] == "button"
         assert message.payload["interactive"]["action"]["buttons"] == _buttons(survey)
-        assert message.body.startswith("Before we say goodbye, please support us by rating")
+        # In the customer's language (the organization's: es).
+        assert message.body.startswith("Antes de despedirnos, por favor apóyenos calificando")
 
     def test_the_packs_question_is_asked_in_its_own_words(self, survey_desk: SurveyDesk) -> None:
         nps_settings(survey_desk.world.operator, question="Antes de despedirnos: ¿del 0 al 10?")
@@ -107,10 +108,10 @@ class TestWhatsApp:
             None,
         )
         assert survey.refusal_message == (
-            "The customer has not written in the last 24 hours, and there is no approved NPS "
-            "survey template to send instead. Ask the customer to write to us on WhatsApp and "
-            "send the survey again, or ask an administrator to get the pack's survey template "
-            "approved."
+            "El cliente no ha escrito en las últimas 24 horas y no hay una plantilla de encuesta "
+            "NPS aprobada para enviar en su lugar. Pida al cliente que nos escriba por WhatsApp "
+            "y envíe la encuesta de nuevo, o pida a un administrador que consiga la aprobación "
+            "de la plantilla de encuesta del paquete."
         )
         assert Message.objects.count() == 0
         assert Timer.objects.count() == 0
@@ -168,7 +169,7 @@ class TestSms:
             conversation,
             Message.Kind.TEXT,
             MessageStatus.QUEUED,
-            "¿Nos recomendaría? Reply with a number from 0 to 10.",
+            "¿Nos recomendaría? Responda con un número del 0 al 10.",
         )
 
 

@@ -87,7 +87,7 @@ class TestBooking:
 
         reply = TicketComment.objects.get(ticket=ticket, is_public=True)
         assert (reply.send_status, reply.refusal_reason) == (SendStatus.REFUSED, "no_channel")
-        assert "is booked for" in reply.body
+        assert "está agendada para el" in reply.body  # the customer's language: es
 
     def test_inside_the_whatsapp_window_the_customer_gets_the_date_and_time_in_their_language(
         self, isp: Isp
@@ -423,7 +423,7 @@ class TestChanges:
         assert ticket.status_history.order_by("-id").first().note == "Visit cancelled: Ya funciona"
         replies = list(ticket.comments.filter(is_public=True).values_list("body", flat=True))
         assert len(replies) == 2
-        assert "was cancelled" in replies[1]
+        assert "se canceló la visita técnica" in replies[1]
         with pytest.raises(ValidationFailed) as again:
             visit_cancel(actor=isp.actor(), visit=cancelled, reason="otra vez", now=NOW)
         assert again.value.message == (

@@ -195,6 +195,11 @@ class Command(BaseCommand):
                     f"  {organization.slug}: WhatsApp sandbox channel; phone simulator at "
                     f"http://{host}:{port}/messaging/sandbox/phone/{channel.pk}/"
                 )
+            # The sandbox has no template review: the pack's templates are approved here
+            # (a real account gets Meta's verdict by webhook).
+            from telcodesk.messaging.pack_sync import pack_templates_mark_approved_for_sandbox
+
+            pack_templates_mark_approved_for_sandbox(organization)
         from telcodesk.mailsandbox.demo import mail_sandbox_channels
 
         mail_sandbox_channels(host=host, port=port, write=self.stdout.write)

@@ -70,3 +70,21 @@ def test_a_bad_period_is_shown_with_what_to_do(survey_desk: SurveyDesk) -> None:
 
     assert page.status_code == 422
     assert "The end date must not be before the start date." in page.content.decode()
+
+
+def test_in_spanish_the_chart_keeps_decimal_points_in_its_coordinates(
+    survey_desk: SurveyDesk,
+) -> None:
+    nps_settings(survey_desk.world.operator, good_threshold=40)
+    _answered(survey_desk, "10")
+    supervisor = survey_desk.world.supervisor
+    supervisor.language = "es"
+    supervisor.save(update_fields=["language"])
+
+    html = signed_in(supervisor).get("/nps/").content.decode()
+
+    assert "Buen servicio: por encima de 40" in html
+    # es writes 77,2 in text; an SVG coordinate with a comma is no coordinate at all.
+    assert re.search(r'id="nps-threshold"[^>]*y1="77.2"', html)
+    svg = html.split('<svg class="nps-chart"')[1].split("</svg>")[0]
+    assert not re.search(r'\b(?:x|y|x1|x2|y1|y2|cx|cy)="[^"]*,', svg)

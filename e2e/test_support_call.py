@@ -139,6 +139,10 @@ class Panel:
         self.root = page.locator(".playbook-panel")
 
     def _posting(self, interact: Any, timeout: float = 10_000) -> None:
+        # The simulator's page was opened later and is in front; a page behind gets
+        # about one animation frame a second, and Playwright waits for frames before
+        # it clicks: put the console in front first.
+        self.page.bring_to_front()
         with self.page.expect_response(
             lambda response: "/playbooks/" in response.url and response.request.method == "POST",
             timeout=timeout,
@@ -301,6 +305,7 @@ def test_the_full_process_2_call_from_greeting_to_ticket_number_and_nps(
 
     # PASO 6 (process): the NPS survey; the customer answers with two taps.
     panel.act("send_nps")
+    phone.bring_to_front()
     survey_question = phone.locator(".bubble.to_phone", has_text="calificando nuestro servicio")
     expect(survey_question).to_be_visible(timeout=15_000)
     phone.screenshot(path=str(Path(screenshot("05-page")).with_name("phone-survey.png")))

@@ -140,7 +140,9 @@ def test_a_reply_resets_the_count_and_the_proposal(claro: Claro, channel: Channe
     lead = _silent_since_yesterday(claro, channel, due)
     tick(now=due + timedelta(seconds=1))
 
-    inbound(channel, "Perdón, estuve ocupada")
+    # The reply comes an hour after the follow-up (a fixed moment: with the real clock
+    # the test failed in the hours after local midnight, when "now" came before "due").
+    inbound(channel, "Perdón, estuve ocupada", at=due + timedelta(hours=1))
     tick(now=_timer(fibra).due_at + timedelta(seconds=1))
 
     lead.refresh_from_db()

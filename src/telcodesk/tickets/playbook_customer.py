@@ -69,9 +69,9 @@ def _found(
     services = customer.subscriptions.filter(status=SubscriptionStatus.ACTIVE)
     if service_id:
         services = services.filter(service_id=service_id)
-    plans = {name for name in services.values_list("plan_name", flat=True)[:2] if name}
-    if len(plans) == 1 and services.count() == 1:
-        variables[PLAN_VARIABLE] = plans.pop()
+    plans = list(services.values_list("plan_name", flat=True)[:2])  # one query
+    if len(plans) == 1 and plans[0]:
+        variables[PLAN_VARIABLE] = plans[0]
     return ActionResult(
         message=message,
         customer_id=customer.pk,

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from telcodesk.network.diagnostics import diagnostics_run
 from telcodesk.network.models import DiagnosticRun
 from tests.conftest import World
-from tests.network.conftest import make_subscription
+from tests.network.conftest import FAST_DIAGNOSTICS, make_subscription
 
 SILENT_ADDRESS = "198.18.0.7"  # routed into the namespace's loopback; nobody answers
 UNROUTABLE_ADDRESS = "203.0.113.5"  # TEST-NET-3: no route at all in the namespace
@@ -37,6 +38,10 @@ pytestmark = [
 ]
 
 
+# Where nothing answers every request waits its whole timeout: four short ones suffice.
+SILENT_DIAGNOSTICS = {**FAST_DIAGNOSTICS, "ping_count": 4, "ping_timeout": 0.25}
+
+
 def ping(world: World, address: str) -> DiagnosticRun:
     subscription = make_subscription(world.operator, f"SRV-{address}", cpe_ip=address)
     actor = world.actor(world.back_office)
@@ -47,10 +52,15 @@ def ping(world: World, address: str) -> DiagnosticRun:
 def test_loopback_answers_inside_the_namespace(world: World) -> None:
     run = ping(world, "127.0.0.1")
 
-    assert (run.status, run.verdict, run.raw["received"]) == ("ok", "stable", 4)
+    assert (run.status, run.verdict, run.raw["received"]) == (
+        "ok",
+        "stable",
+        FAST_DIAGNOSTICS["ping_count"],
+    )
 
 
-def test_an_address_that_never_answers_is_no_connectivity(world: World) -> None:
+def test_an_address_that_never_answers_is_no_connectivity(world: World, settings: Any) -> None:
+    settings.TELCODESK_NETWORK_DIAGNOSTICS = dict(SILENT_DIAGNOSTICS)
     run = ping(world, SILENT_ADDRESS)
 
     assert (run.status, run.verdict, run.recommendation) == ("ok", "no_connectivity", "ping_none")
@@ -61,10 +71,13 @@ def test_an_address_that_never_answers_is_no_connectivity(world: World) -> None:
         "rtts_ms": [],
     }
     assert run.error == ""
-    assert run.duration_ms >= 4 * 500  # each request waited its whole timeout
+    assert run.duration_ms >= 4 * 250  # each request waited its whole timeout
 
 
-def test_an_unroutable_address_is_unreachable_with_the_socket_error(world: World) -> None:
+def test_an_unroutable_address_is_unreachable_with_the_socket_error(
+    world: World, settings: Any
+) -> None:
+    settings.TELCODESK_NETWORK_DIAGNOSTICS = dict(SILENT_DIAGNOSTICS)
     run = ping(world, UNROUTABLE_ADDRESS)
 
     assert (run.status, run.verdict, run.recommendation) == (

@@ -6,8 +6,10 @@ ZTE C320, src/telcodesk/network/demo/snmprec), then reads the optical power of N
 diagnostics' vendor adapters and one SNMP session:
 
 - baseline: the N reads one after another, each awaited before the next;
-- concurrent: the same N reads started together (``asyncio.gather``), at most
-  ``--concurrency`` in flight (default: all of them).
+- the same N reads started together (``asyncio.gather``; at most ``--concurrency`` by
+  the caller, default all of them) through a session with no per-agent limit;
+- the same again through a session keeping ``--in-flight`` requests per agent (the
+  default of ``SnmpSession``, 8), the way the diagnostics run.
 
 Prints, for both, the wall time, reads/s and the per-read latency p50/p95/max, the
 speed-up of the concurrent run over the baseline, and one JSON line. Every read must
@@ -38,7 +40,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from telcodesk.network.adapters import OnuLocation, vendor_adapter  # noqa: E402
 from telcodesk.network.demo.agent import SnmpSimulator  # noqa: E402
-from telcodesk.network.snmp import SnmpFailure, SnmpSession, SnmpTarget  # noqa: E402
+from telcodesk.network.snmp import (  # noqa: E402
+    DEFAULT_MAX_IN_FLIGHT,
+    SnmpFailure,
+    SnmpSession,
+    SnmpTarget,
+)
 
 HUAWEI_PON = 4_194_312_192
 ZTE_PON = 268_566_784
@@ -89,12 +96,42 @@ async def _read(
     return (time.perf_counter() - started) * 1000, error
 
 
-async def _run(
-    targets: dict[str, SnmpTarget], specs: list[tuple[str, int, int]], concurrency: int
-) -> tuple[Result, Result]:
-    async with SnmpSession() as session:
-        await _read(session, targets, specs[0])  # warm up: engine, transport, v2c setup
+async def _sweep(
+    session: SnmpSession,
+    targets: dict[str, SnmpTarget],
+    specs: list[tuple[str, int, int]],
+    label: str,
+    concurrency: int,
+) -> Result:
+    """All reads started together, at most ``concurrency`` of them by the caller's gate."""
+    gate = asyncio.Semaphore(concurrency)
 
+    async def gated(spec: tuple[str, int, int]) -> tuple[float, str]:
+        async with gate:
+            return await _read(session, targets, spec)
+
+    result = Result(label, 0.0)
+    started = time.perf_counter()
+    outcomes = await asyncio.gather(*(gated(spec) for spec in specs))
+    result.wall_s = time.perf_counter() - started
+    for latency, error in outcomes:
+        result.latencies_ms.append(latency)
+        if error:
+            result.failures.append(error)
+    return result
+
+
+async def _run(
+    targets: dict[str, SnmpTarget],
+    specs: list[tuple[str, int, int]],
+    concurrency: int,
+    in_flight: int,
+) -> list[Result]:
+    """The baseline, then the same reads started together through a session without a
+    per-agent limit (``max_in_flight`` as large as the sweep) and through one with it."""
+    results: list[Result] = []
+    async with SnmpSession(max_in_flight=len(specs)) as session:
+        await _read(session, targets, specs[0])  # warm up: engine, transport, v2c setup
         baseline = Result("one after another", 0.0)
         started = time.perf_counter()
         for spec in specs:
@@ -103,22 +140,22 @@ async def _run(
             if error:
                 baseline.failures.append(error)
         baseline.wall_s = time.perf_counter() - started
-
-        gate = asyncio.Semaphore(concurrency)
-
-        async def gated(spec: tuple[str, int, int]) -> tuple[float, str]:
-            async with gate:
-                return await _read(session, targets, spec)
-
-        concurrent = Result(f"concurrent (up to {concurrency} in flight)", 0.0)
-        started = time.perf_counter()
-        outcomes = await asyncio.gather(*(gated(spec) for spec in specs))
-        concurrent.wall_s = time.perf_counter() - started
-        for latency, error in outcomes:
-            concurrent.latencies_ms.append(latency)
-            if error:
-                concurrent.failures.append(error)
-    return baseline, concurrent
+        results.append(baseline)
+        results.append(
+            await _sweep(session, targets, specs, f"{concurrency} at once, no limit", concurrency)
+        )
+    async with SnmpSession(max_in_flight=in_flight) as session:
+        await _read(session, targets, specs[0])
+        results.append(
+            await _sweep(
+                session,
+                targets,
+                specs,
+                f"{concurrency} at once, {in_flight} per agent",
+                concurrency,
+            )
+        )
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=0, help="0: all reads at once")
     parser.add_argument("--timeout", type=float, default=5.0, help="SNMP timeout, seconds")
     parser.add_argument("--retries", type=int, default=1)
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=DEFAULT_MAX_IN_FLIGHT,
+        help="the session's per-agent limit for the last run",
+    )
     options = parser.parse_args(argv)
     concurrency = options.concurrency or options.reads
     specs = [ONUS[index % len(ONUS)] for index in range(options.reads)]
@@ -142,11 +185,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             for vendor in ("huawei", "zte")
         }
-        baseline, concurrent = asyncio.run(_run(targets, specs, concurrency))
+        results = asyncio.run(_run(targets, specs, concurrency, options.in_flight))
+    baseline, unlimited, limited = results
 
     print(f"ONU optical-power reads against snmpsim on 127.0.0.1 ({options.reads} reads)")
     print(f"python {platform.python_version()}, {platform.machine()}")
-    for result in (baseline, concurrent):
+    for result in results:
         figures = result.figures()
         print(
             f"  {result.label:<36} wall {figures['wall_s']:>8.3f} s  "
@@ -156,17 +200,26 @@ def main(argv: list[str] | None = None) -> int:
         )
         for failure in result.failures[:5]:
             print(f"    failed: {failure}")
-    speedup = baseline.wall_s / concurrent.wall_s if concurrent.wall_s else float("nan")
-    print(f"  concurrent wall time is {speedup:.2f}x faster than one after another")
+
+    def ratio(result: Result) -> float:
+        return baseline.wall_s / result.wall_s if result.wall_s else float("nan")
+
+    print(
+        f"  wall time against one after another: {ratio(unlimited):.2f}x without a limit, "
+        f"{ratio(limited):.2f}x with {options.in_flight} per agent"
+    )
     print(
         json.dumps(
             {
                 "benchmark": "snmp_onu_optical_reads",
                 "reads": options.reads,
                 "concurrency": concurrency,
+                "in_flight": options.in_flight,
                 "baseline": baseline.figures(),
-                "concurrent": concurrent.figures(),
-                "speedup": round(speedup, 2),
+                "unlimited": unlimited.figures(),
+                "limited": limited.figures(),
+                "speedup_unlimited": round(ratio(unlimited), 2),
+                "speedup_limited": round(ratio(limited), 2),
             }
         )
     )

@@ -109,11 +109,16 @@ def test_the_diagnostics_settings_have_defaults_and_accept_overrides(settings: A
         (
             {"pings": 3},
             "TELCODESK_NETWORK_DIAGNOSTICS: unknown key(s) pings; known: deadline, ping_count, "
-            "ping_interval, ping_timeout, traffic_interval",
+            "ping_interval, ping_timeout, snmp_max_in_flight, traffic_interval",
         ),
         ({"ping_count": 0}, "TELCODESK_NETWORK_DIAGNOSTICS['ping_count'] = 0"),
         ({"ping_timeout": "1"}, "TELCODESK_NETWORK_DIAGNOSTICS['ping_timeout'] = '1'"),
         ({"deadline": True}, "TELCODESK_NETWORK_DIAGNOSTICS['deadline'] = True"),
+        ({"snmp_max_in_flight": 0}, "TELCODESK_NETWORK_DIAGNOSTICS['snmp_max_in_flight'] = 0"),
+        (
+            {"snmp_max_in_flight": 2.5},
+            "TELCODESK_NETWORK_DIAGNOSTICS['snmp_max_in_flight'] = 2.5",
+        ),
     ],
 )
 def test_bad_diagnostics_settings_are_refused_loudly(

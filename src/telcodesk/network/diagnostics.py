@@ -325,7 +325,7 @@ async def diagnostics_gather(
     network: SubscriptionNetwork, kinds: list[str], config: DiagnosticsConfig
 ) -> list[Outcome]:
     """Run ``kinds`` concurrently on the current loop; one Outcome per kind, in order."""
-    async with SnmpSession() as session:
+    async with SnmpSession(max_in_flight=config.snmp_max_in_flight) as session:
         if SNMP_KINDS & set(kinds):
             session.engine  # noqa: B018 - build the engine (slow, blocking) before any probe
         return list(

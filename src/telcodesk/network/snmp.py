@@ -14,6 +14,14 @@ Failures, which the diagnostics turn into results:
   and what an agent answering undecodable bytes looks like (pysnmp drops them).
 - ``SnmpRefused``: the agent answered with an error (genErr, authorizationError...) or
   refused the v3 credentials (unknown user, wrong digest, decryption error).
+
+A session keeps at most ``max_in_flight`` requests outstanding per agent (host and
+port; default 8): the others wait their turn before they are sent, so their timeout
+only starts when they leave. An OLT's management CPU answers SNMP one request at a
+time; hundreds sent at once queue up on the device until the last ones time out and
+are sent again, which makes a bulk sweep slower than a few at a time (see the SNMP
+section of docs/benchmarks.md). The limit is per session (one event loop): several
+worker processes each keep their own.
 """
 
 from __future__ import annotations
@@ -172,13 +180,38 @@ def _plain(value: Any) -> SnmpValue:
         return bytes(str(value), "utf-8")
 
 
+DEFAULT_MAX_IN_FLIGHT: Final = 8
+
+
+class _AgentGate:
+    """At most ``limit`` requests outstanding to one agent; counts the peak reached."""
+
+    def __init__(self, limit: int) -> None:
+        self._semaphore = asyncio.Semaphore(limit)
+        self.in_flight = 0
+        self.peak = 0
+
+    async def __aenter__(self) -> None:
+        await self._semaphore.acquire()
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.in_flight -= 1
+        self._semaphore.release()
+
+
 class SnmpSession:
     """A pysnmp engine for the running event loop; use ``async with SnmpSession()``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self.max_in_flight = max_in_flight
         self._engine: SnmpEngine | None = None
         self._transports: dict[tuple[str, int, float, int], UdpTransportTarget] = {}
         self._transport_lock = asyncio.Lock()
+        self._gates: dict[tuple[str, int], _AgentGate] = {}
 
     async def __aenter__(self) -> SnmpSession:
         return self
@@ -211,18 +244,31 @@ class SnmpSession:
                 self._transports[key] = transport
             return transport
 
+    def _gate(self, target: SnmpTarget) -> _AgentGate:
+        key = (target.host, target.port)
+        gate = self._gates.get(key)
+        if gate is None:
+            gate = self._gates[key] = _AgentGate(self.max_in_flight)
+        return gate
+
+    def peak_in_flight(self, target: SnmpTarget) -> int:
+        """The most requests this session has had outstanding to ``target``'s agent."""
+        gate = self._gates.get((target.host, target.port))
+        return gate.peak if gate is not None else 0
+
     async def get(self, target: SnmpTarget, oids: list[str]) -> dict[str, SnmpValue]:
         """GET ``oids`` in one request; the answer maps each requested OID to its value."""
         transport = await self._transport(target)
         try:
-            error_indication, error_status, error_index, var_binds = await get_cmd(
-                self.engine,
-                target.auth_data(),
-                transport,
-                ContextData(contextName=target.context),
-                *[ObjectType(ObjectIdentity(oid)) for oid in oids],
-                lookupMib=False,
-            )
+            async with self._gate(target):
+                error_indication, error_status, error_index, var_binds = await get_cmd(
+                    self.engine,
+                    target.auth_data(),
+                    transport,
+                    ContextData(contextName=target.context),
+                    *[ObjectType(ObjectIdentity(oid)) for oid in oids],
+                    lookupMib=False,
+                )
         except PySnmpError as exc:
             raise SnmpRefused(str(exc)) from exc
         if error_indication:

@@ -7,6 +7,11 @@ says why and what to do): the ticket is open and not covered by an active outage
 slot is inside business hours, within the SLA window, the technician covers the
 customer's zone and has room that day.
 
+Visits follow their ticket: a ticket resolved or closed cancels its active visits
+(``visits_on_ticket_status``, a ticket status handler), and recording a visit's outcome
+moves a "visit scheduled" ticket on ("in progress" after a done visit, "waiting for the
+customer" after a no-show; see ``visit_complete``).
+
 Concurrency: one transaction per call. The ticket's row is locked first (as every
 ticket write does), then the day rows (``TechnicianDay``) of every technician the call
 may use, in one ``SELECT ... FOR UPDATE`` ordered by (technician, date) so that two
@@ -24,12 +29,14 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language, gettext_noop, ngettext
 from django.utils.translation import gettext as _
 
+from telcodesk.accounts.roles import Role
 from telcodesk.core.errors import NotFound, ValidationFailed
 from telcodesk.core.tenancy import Actor
+from telcodesk.tickets.hooks import TicketStatusEvent
 from telcodesk.tickets.models import OPEN_STATUSES, Ticket, TicketStatus
 from telcodesk.tickets.permissions import WORK_PERMISSION
 from telcodesk.tickets.services import ticket_charge_add, ticket_status_set
@@ -549,6 +556,43 @@ def visit_reschedule(
     return row
 
 
+def _cancel_active(
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    row: Visit,
+    reason: str,
+    policy: Policy,
+    now: datetime,
+    notify: bool = True,
+) -> None:
+    """Cancel ``row`` (active, locked, its ``ticket`` locked): what every cancellation
+    does, by an agent (``visit_cancel``) or because the ticket was resolved or closed
+    (``visits_on_ticket_status``).
+
+    The slot and the day's capacity are free again as soon as the status is no longer
+    active: the day's count and the unique constraints look at active visits only. The
+    history and the customer's timeline say why (``reason``). The customer is told, unless
+    the ticket is closed: a closed ticket is final and takes no reply
+    (``ticket_reply`` refuses it), and a ticket is closed only once it was resolved, when
+    the customer was already told; nor with ``notify`` False. The ticket's status is the
+    caller's business.
+    """
+    row.status = VisitStatus.CANCELLED
+    row.finished_at = now
+    row.save(update_fields=["status", "finished_at", "updated_at"])
+    _event(actor=actor, visit=row, kind=VisitEventKind.CANCELLED, at=now, reason=reason)
+    _timeline(actor=actor, visit=row, kind="cancelled", policy=policy, at=now, reason=reason)
+    if notify and not ticket.is_closed:
+        visit_notify(
+            actor=actor,
+            visit=row,
+            event="cancelled",
+            time_zone=policy.time_zone,
+            templates=policy.templates,
+        )
+
+
 def visit_cancel(*, actor: Actor, visit: Visit, reason: str, now: datetime | None = None) -> Visit:
     """Cancel an active visit (``reason`` says why); the slot is free again, the ticket
     goes back to "in progress" and the customer is told."""
@@ -559,28 +603,34 @@ def visit_cancel(*, actor: Actor, visit: Visit, reason: str, now: datetime | Non
         ticket, row = _visit_locked(actor, visit)
         _check_active(row)
         policy = visit_policy(ticket.organization)
-        row.status = VisitStatus.CANCELLED
-        row.finished_at = now
-        row.save(update_fields=["status", "finished_at", "updated_at"])
-        _event(actor=actor, visit=row, kind=VisitEventKind.CANCELLED, at=now, reason=why)
-        _timeline(actor=actor, visit=row, kind="cancelled", policy=policy, at=now, reason=why)
+        _cancel_active(actor=actor, ticket=ticket, row=row, reason=why, policy=policy, now=now)
         if ticket.status == TicketStatus.VISIT_SCHEDULED:
-            ticket_status_set(
+            row.ticket = ticket_status_set(
                 actor=actor,
                 ticket=ticket,
                 status=TicketStatus.IN_PROGRESS,
                 note=_("Visit cancelled: %(reason)s") % {"reason": why[:200]},
                 now=now,
             )
-        if not ticket.is_closed:
-            visit_notify(
-                actor=actor,
-                visit=row,
-                event="cancelled",
-                time_zone=policy.time_zone,
-                templates=policy.templates,
-            )
     return row
+
+
+# Where a "visit scheduled" ticket goes when its visit is recorded (see visit_complete).
+_STATUS_AFTER: dict[str, str] = {
+    VisitStatus.DONE: TicketStatus.IN_PROGRESS,
+    VisitStatus.NO_SHOW: TicketStatus.WAITING_CUSTOMER,
+}
+
+
+def _outcome_note(outcome: str, text: str) -> str:
+    """The ticket's status note for a visit's ``outcome`` (with the technician's note)."""
+    if outcome == VisitStatus.DONE:
+        if text:
+            return _("Visit done: %(note)s") % {"note": text[:200]}
+        return _("Visit done.")
+    if text:
+        return _("Nobody at home at the visit: %(note)s") % {"note": text[:200]}
+    return _("Nobody at home at the visit.")
 
 
 def visit_complete(
@@ -592,8 +642,17 @@ def visit_complete(
     now: datetime | None = None,
 ) -> Visit:
     """Record how an active visit went: ``outcome`` "done" or "no_show" (nobody at
-    home). Only once its slot has started. The ticket keeps its status: the agent
-    resolves it, or books a new visit after a no-show."""
+    home). Only once its slot has started.
+
+    A ticket in "visit scheduled" moves on, with a note saying how the visit went:
+
+    - "done": to "in progress". The visit is not proof that the fault is gone: the agent
+      confirms it with the customer and resolves the ticket;
+    - "no_show": to "waiting for the customer", which pauses the SLA clocks until the
+      customer gives a new availability and the agent books again.
+
+    A ticket in another status (the agent moved it meanwhile) keeps it, and so does a
+    ticket that still has another active visit (it is still "visit scheduled")."""
     actor.require(WORK_PERMISSION)
     if outcome not in (VisitStatus.DONE, VisitStatus.NO_SHOW):
         raise _refuse("outcome", _("Choose done or nobody at home."))
@@ -615,7 +674,85 @@ def visit_complete(
         row.save(update_fields=["status", "finished_at", "outcome_note", "updated_at"])
         _event(actor=actor, visit=row, kind=outcome, at=now, reason=text)
         _timeline(actor=actor, visit=row, kind=outcome, policy=policy, at=now)
+        # The constraint "visit_one_active_per_ticket" allows one active visit per
+        # ticket today; the check keeps the status right if that ever changes.
+        if (
+            ticket.status == TicketStatus.VISIT_SCHEDULED
+            and not Visit.objects.filter(ticket=ticket, status__in=ACTIVE_STATUSES).exists()
+        ):
+            row.ticket = ticket_status_set(
+                actor=actor,
+                ticket=ticket,
+                status=_STATUS_AFTER[outcome],
+                note=_outcome_note(outcome, text),
+                now=now,
+            )
     return row
+
+
+# --- the ticket's lifecycle ----------------------------------------------------------------
+
+# Who cancels the visits of a ticket the system resolved or closed (a timer, an automation).
+SYSTEM_LABEL = "System"
+
+# The statuses that end a ticket's visits: the visit is no longer needed.
+ENDING_STATUSES: tuple[str, ...] = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def visits_on_ticket_status(event: TicketStatusEvent) -> None:
+    """A ticket resolved or closed (by anyone, the system too): cancel its active visits.
+
+    Registered by ``VisitsConfig.ready`` with tickets.hooks.register_ticket_status_handler;
+    runs inside the status change's transaction, with the ticket's row locked and already
+    in its new status. Each visit is cancelled as ``visit_cancel`` cancels one (the slot is
+    free again, the history and the timeline say the ticket was resolved or closed), but
+    the ticket's status is not touched: it is already moving to resolved or closed, so
+    this never calls ``ticket_status_set`` (no recursion).
+
+    The customer is told the visit is cancelled when the ticket was resolved, not when it
+    was closed: a closed ticket is final and takes no reply (``visit_cancel`` skips the
+    notice on a closed ticket for the same reason), and a ticket is closed only after it
+    was resolved, when its visits were cancelled and the customer told. Nor for a visit
+    whose slot has already begun (its outcome was never recorded). A cancellation
+    that fails rolls the status change back: a resolved ticket must not keep a technician
+    on the way (a notice that cannot be sent is kept as "not sent", it does not fail).
+    """
+    if event.to_status not in ENDING_STATUSES:
+        return
+    ticket = event.ticket
+    rows = list(
+        Visit.objects.select_for_update(of=("self",))
+        .select_related("technician", "zone", "customer")
+        .filter(ticket=ticket, status__in=ACTIVE_STATUSES)
+        .order_by("pk")
+    )
+    if not rows:
+        return
+    actor = event.actor or Actor(
+        organization=ticket.organization, role=Role.ADMIN, label=SYSTEM_LABEL
+    )
+    policy = visit_policy(ticket.organization)
+    # The status change's own moment (ticket_status_set's ``now``).
+    now = ticket.status_changed_at or timezone.now()
+    # Kept on the visit's history, read by everyone in the organization.
+    with translation.override(ticket.organization.default_language or "es"):
+        if event.to_status == TicketStatus.RESOLVED:
+            reason = _("The ticket was resolved.")
+        else:
+            reason = _("The ticket was closed.")
+    for row in rows:
+        row.ticket = ticket
+        # A visit whose slot has begun (the technician went, nobody recorded how it went)
+        # is cancelled without telling the customer of a cancellation in the past.
+        _cancel_active(
+            actor=actor,
+            ticket=ticket,
+            row=row,
+            reason=reason,
+            policy=policy,
+            now=now,
+            notify=row.starts_at > now,
+        )
 
 
 __all__: list[str] = [
@@ -623,4 +760,5 @@ __all__: list[str] = [
     "visit_cancel",
     "visit_complete",
     "visit_reschedule",
+    "visits_on_ticket_status",
 ]

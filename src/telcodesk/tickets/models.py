@@ -210,7 +210,9 @@ class Ticket(OrganizationOwnedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    # The SLA policy matched when the ticket was opened (None: no clock).
+    # The SLA policy that matches the ticket: at opening, and again whenever its category,
+    # subcategory or priority changes (tickets.services.sla.sla_on_ticket_change). None:
+    # no policy applies.
     sla_policy = models.ForeignKey(
         "tickets.SlaPolicy",
         null=True,
@@ -450,6 +452,9 @@ class SlaClockState(models.TextChoices):
     PAUSED = "paused", _("Paused")
     MET = "met", _("Met")
     BREACHED = "breached", _("Breached")
+    # The ticket changed and its policy has no target for this metric any more (or no
+    # policy applies): the clock stopped counting; kept as the ticket's SLA history.
+    CANCELLED = "cancelled", _("Not applicable")
 
 
 class SlaPolicy(OrganizationOwnedModel):
@@ -513,8 +518,9 @@ class SlaClock(OrganizationOwnedModel):
     ``budget`` is the policy's target; ``consumed`` the business time used before the
     current run (it grows at each pause); while running, the clock has used
     ``consumed`` + business time since ``running_since``. ``generation`` changes at each
-    resume (and at a restart on reopen) so the new run gets timers of its own (their
-    dedupe keys name it) and a timer of an older run is recognised and ignored.
+    resume (at a restart on reopen, and when a policy change re-targets it) so the new
+    run gets timers of its own (their dedupe keys name it) and a timer of an older run
+    is recognised and ignored.
     """
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_clocks")
@@ -535,7 +541,7 @@ class SlaClock(OrganizationOwnedModel):
     # minutes); None: no warning.
     warn_after = models.DurationField(null=True, blank=True)
     state = models.CharField(
-        max_length=8, choices=SlaClockState.choices, default=SlaClockState.RUNNING
+        max_length=12, choices=SlaClockState.choices, default=SlaClockState.RUNNING
     )
     started_at = models.DateTimeField()
     running_since = models.DateTimeField(null=True, blank=True)
@@ -562,6 +568,11 @@ class SlaEventKind(models.TextChoices):
     WARNED = "warned", _("Breaching soon")
     BREACHED = "breached", _("Breached")
     ESCALATED = "escalated", _("Escalated")
+    # The ticket's category, subcategory or priority changed and another policy applies:
+    # the clock counts on with that policy's target (or was started by it) ...
+    RETARGETED = "retargeted", _("Policy changed")
+    # ... or the new policy has no target for the clock's metric (or no policy applies).
+    CANCELLED = "cancelled", _("No longer applies")
 
 
 class TicketSlaEvent(TimestampedModel):

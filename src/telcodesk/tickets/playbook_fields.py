@@ -9,6 +9,8 @@ the answers given so far when it opens the ticket.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext as _
 
 from telcodesk.core.errors import NotFound
@@ -42,6 +44,7 @@ def ticket_fields_write(write: FieldWrite) -> None:
     value = write.values.get(write.changed)
     answers, attributes = values_split({write.changed: value})
     if attributes:
-        ticket_update(actor=write.actor, ticket=ticket, **attributes)
+        fields: dict[str, Any] = dict(attributes)
+        ticket_update(actor=write.actor, ticket=ticket, **fields)
     else:
         ticket_answers_set(actor=write.actor, ticket=ticket, answers=answers)

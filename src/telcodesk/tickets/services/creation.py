@@ -36,7 +36,7 @@ from telcodesk.tickets.services.common import (
     ticket_timeline,
 )
 from telcodesk.tickets.services.outages import SKIP_VISIT_OUTAGE, ticket_outage_for
-from telcodesk.tickets.services.sla import sla_clocks_start
+from telcodesk.tickets.services.sla import sla_clocks_start, sla_on_ticket_change
 
 SUBJECT_MAX = 200
 DESCRIPTION_MAX = 10_000
@@ -259,11 +259,15 @@ EDITABLE_FIELDS = (
 )
 
 
-def ticket_update(*, actor: Actor, ticket: Ticket, **fields: Any) -> Ticket:
+def ticket_update(
+    *, actor: Actor, ticket: Ticket, now: datetime | None = None, **fields: Any
+) -> Ticket:
     """Correct what the ticket is about: subject, description, the customer's words,
     priority, category and subcategory, the service. Omitted fields stay as they are;
     ``subcategory`` and ``subscription`` take an object or None. A closed ticket is final.
-    Changes of priority and category are written to the audit log."""
+    Changes of priority and category are written to the audit log; a change of category,
+    subcategory or priority matches the SLA policy again
+    (tickets.services.sla.sla_on_ticket_change) at ``now`` (default: the current time)."""
     unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
     if unknown:
         raise ValidationFailed(
@@ -327,4 +331,6 @@ def ticket_update(*, actor: Actor, ticket: Ticket, **fields: Any) -> Ticket:
                 object_id=locked.pk,
                 changes=audited,
             )
+        if {"category", "subcategory", "priority"} & set(changed):
+            sla_on_ticket_change(actor=actor, ticket=locked, at=moment(now))
     return locked

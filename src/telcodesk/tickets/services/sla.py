@@ -7,12 +7,19 @@ goes out, or by an agent moving the ticket away from "new") and "resolution" (me
 every running clock: the business time used so far is kept in ``consumed`` and leaving
 the status resumes with the rest of the budget, from that moment (``business_add``).
 
+When the ticket's category, subcategory or priority changes, the policy is matched
+again (``sla_on_ticket_change``): the clocks still counting take the new policy's
+targets and keep the time they have used, a metric the new policy lacks is "cancelled"
+(it stops counting, kept as history), one it adds gets a clock counted from the
+ticket's opening; met and breached clocks stay as they are.
+
 Pending work lives in the database: each run of a clock has a warning timer and a
 breach timer (``tickets.sla_warn``, ``tickets.sla_breach`` of the automation app),
 scheduled in the transaction that starts or resumes the clock, cancelled when it
-pauses or is met. Their dedupe keys carry the clock's ``generation``, which changes at
-every resume, so a resumed clock gets fresh timers and a timer of an older run that a
-worker had already claimed is recognised as stale by the handler and does nothing.
+pauses, is met or is cancelled. Their dedupe keys carry the clock's ``generation``,
+which changes at every resume and re-target, so a resumed clock gets fresh timers and
+a timer of an older run that a worker had already claimed is recognised as stale by
+the handler and does nothing.
 
 Every function here is called inside the caller's transaction, with the ticket row
 locked (the ticket services and the timer handlers lock it first).
@@ -32,10 +39,11 @@ from telcodesk.accounts.roles import Role
 from telcodesk.accounts.services import audit_record
 from telcodesk.automation.models import Timer
 from telcodesk.automation.services import timer_cancel, timer_schedule
-from telcodesk.core.business_time import CalendarSpec, business_add
+from telcodesk.core.business_time import CalendarSpec, business_add, business_between
 from telcodesk.core.calendar_selectors import organization_calendar
 from telcodesk.core.tenancy import Actor
 from telcodesk.tickets.models import (
+    SendStatus,
     SlaClock,
     SlaClockState,
     SlaEventKind,
@@ -58,6 +66,7 @@ RUNNING = SlaClockState.RUNNING
 PAUSED = SlaClockState.PAUSED
 MET = SlaClockState.MET
 BREACHED = SlaClockState.BREACHED
+CANCELLED = SlaClockState.CANCELLED
 
 
 def _hours(value: Decimal) -> timedelta:
@@ -165,24 +174,38 @@ def _warn_after(policy: SlaPolicy, budget: timedelta) -> timedelta | None:
     return None
 
 
+def _policy_calendar_id(policy: SlaPolicy, ticket: Ticket) -> int | None:
+    """The calendar the policy counts in: its own, else the organization's default
+    (None: round the clock)."""
+    if policy.calendar_id is not None:
+        return policy.calendar_id
+    default = organization_calendar(ticket.organization)
+    return default.pk if default else None
+
+
+def _policy_budgets(policy: SlaPolicy | None) -> dict[str, timedelta]:
+    """The policy's targets by metric (first response, then resolution)."""
+    if policy is None:
+        return {}
+    budgets: dict[str, timedelta] = {}
+    for metric, hours in (
+        (SlaMetric.FIRST_RESPONSE, policy.first_response_hours),
+        (SlaMetric.RESOLUTION, policy.resolution_hours),
+    ):
+        if hours is not None:
+            budgets[metric] = _hours(hours)
+    return budgets
+
+
 def sla_clocks_start(*, ticket: Ticket, at: datetime) -> list[SlaClock]:
     """Give a new ticket the clocks of its policy, running from ``at`` (none without one)."""
     policy = sla_policy_for(ticket)
     if policy is None:
         return []
-    calendar_id = policy.calendar_id
-    if calendar_id is None:
-        default = organization_calendar(ticket.organization)
-        calendar_id = default.pk if default else None
+    calendar_id = _policy_calendar_id(policy, ticket)
     specs = ClockSpecs()
     clocks: list[SlaClock] = []
-    for metric, hours in (
-        (SlaMetric.FIRST_RESPONSE, policy.first_response_hours),
-        (SlaMetric.RESOLUTION, policy.resolution_hours),
-    ):
-        if hours is None:
-            continue
-        budget = _hours(hours)
+    for metric, budget in _policy_budgets(policy).items():
         clock = SlaClock(
             organization_id=ticket.organization_id,
             ticket=ticket,
@@ -472,3 +495,257 @@ def sla_clocks_of(ticket: Ticket) -> list[SlaClock]:
         .select_related("calendar", "policy")
         .order_by("metric")  # "first_response" before "resolution"
     )
+
+
+# --- the ticket changed --------------------------------------------------------------------
+
+
+def _first_response_pending(ticket: Ticket) -> bool:
+    """The customer has had no first answer: the ticket is still "new" and no public
+    reply went out."""
+    return (
+        ticket.status == TicketStatus.NEW
+        and not TicketComment.objects.filter(
+            ticket=ticket, is_public=True, send_status=SendStatus.SENT
+        ).exists()
+    )
+
+
+def _metric_pending(ticket: Ticket, metric: str) -> bool:
+    """Whether a metric is still to be reached, for a clock the ticket does not have yet."""
+    if metric == SlaMetric.FIRST_RESPONSE:
+        return _first_response_pending(ticket)
+    return ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def _cancel(clock: SlaClock, spec: CalendarSpec, at: datetime) -> None:
+    """The clock stops counting at ``at``: its metric has no target any more."""
+    clock.consumed = clock_used(clock, spec, at)
+    clock.state = CANCELLED
+    clock.running_since = None
+    clock.paused_at = None
+    clock.due_at = None
+    clock.warn_at = None
+    _timers_cancel(clock)
+    clock.save()
+
+
+def _target(clock: SlaClock, policy: SlaPolicy, calendar_id: int | None, budget: timedelta) -> None:
+    clock.policy = policy
+    clock.calendar_id = calendar_id
+    clock.budget = budget
+    clock.warn_after = _warn_after(policy, budget)
+
+
+def _count_on(clock: SlaClock, spec: CalendarSpec, at: datetime) -> bool:
+    """Go on from ``at`` with the clock's (new) budget and ``consumed``: a paused clock
+    stays paused; a running one gets a run with what is left. True when a running clock
+    has nothing left: the caller breaches it at ``at``."""
+    if clock.state == PAUSED:
+        clock.due_at = None
+        clock.warn_at = None
+        clock.save()
+        return False
+    if clock.consumed >= clock.budget:
+        clock.due_at = at
+        clock.warn_at = None
+        clock.save()
+        return True
+    _run_from(clock, spec, at)
+    clock.save()
+    return False
+
+
+def _retarget(
+    clock: SlaClock,
+    specs: ClockSpecs,
+    policy: SlaPolicy,
+    calendar_id: int | None,
+    budget: timedelta,
+    at: datetime,
+) -> bool:
+    """A running or paused clock takes ``policy``'s target, keeping the business time it
+    has used (counted in its old calendar); True when it breaches now (``_count_on``)."""
+    used = clock_used(clock, specs.of(clock), at)
+    _timers_cancel(clock)
+    clock.generation += 1  # the old run's timers are stale
+    _target(clock, policy, calendar_id, budget)
+    clock.consumed = used
+    clock.running_since = None
+    if clock.warned_at is not None and (clock.warn_after is None or used < clock.warn_after):
+        clock.warned_at = None  # the new warning point is still ahead: it warns there
+    return _count_on(clock, specs.of(clock), at)
+
+
+def _start_late(
+    ticket: Ticket,
+    clock: SlaClock | None,
+    metric: str,
+    specs: ClockSpecs,
+    policy: SlaPolicy,
+    calendar_id: int | None,
+    budget: timedelta,
+    at: datetime,
+) -> tuple[SlaClock, bool]:
+    """A clock for a metric the ticket had none for (or a cancelled one), counted from
+    the ticket's opening; True when it breaches now (``_count_on``)."""
+    if clock is None:
+        clock = SlaClock(organization_id=ticket.organization_id, ticket=ticket, metric=metric)
+    else:
+        clock.generation += 1
+    _target(clock, policy, calendar_id, budget)
+    clock.started_at = ticket.created_at
+    clock.running_since = None
+    clock.warned_at = clock.breached_at = clock.met_at = None
+    # Everything since the opening counts, the time spent waiting for the customer too:
+    # the ticket had no clock to pause then.
+    clock.consumed = max(business_between(specs.of(clock), ticket.created_at, at), timedelta(0))
+    if ticket.status == TicketStatus.WAITING_CUSTOMER:
+        clock.state, clock.paused_at = PAUSED, at
+    else:
+        clock.state, clock.paused_at = RUNNING, None
+    clock.save()  # the timers' keys name its id
+    return clock, _count_on(clock, specs.of(clock), at)
+
+
+def _retarget_note(
+    ticket: Ticket, old: SlaPolicy | None, new: SlaPolicy | None, changed: list[SlaClock]
+) -> None:
+    """The internal note of a policy change: which policy applies, and what each clock
+    it touched does now (due moments in the organization's time zone)."""
+    with translation.override(ticket.organization.default_language):
+        number = ticket.display_number
+        if new is None:
+            change = _("No SLA policy applies to %(number)s any more (it was “%(old)s”)") % {
+                "number": number,
+                "old": old.name if old else "—",
+            }
+        elif old is None:
+            change = _("The SLA policy of %(number)s is now “%(new)s”") % {
+                "number": number,
+                "new": new.name,
+            }
+        else:
+            change = _("The SLA policy of %(number)s changed from “%(old)s” to “%(new)s”") % {
+                "number": number,
+                "old": old.name,
+                "new": new.name,
+            }
+        zone = ZoneInfo(ticket.organization.time_zone)
+        parts = []
+        for clock in changed:
+            metric = _metric_label(clock)
+            if clock.state == CANCELLED:
+                parts.append(_("%(metric)s no longer applies") % {"metric": metric})
+            elif clock.state == PAUSED:
+                parts.append(
+                    _("%(metric)s paused while waiting for the customer") % {"metric": metric}
+                )
+            elif clock.running_since is None:
+                parts.append(_("%(metric)s has no time left: breached") % {"metric": metric})
+            elif clock.due_at is not None:
+                due = timezone.localtime(clock.due_at, timezone=zone)
+                parts.append(
+                    _("%(metric)s due at %(due)s")
+                    % {"metric": metric, "due": due.strftime("%Y-%m-%d %H:%M")}
+                )
+        if parts:
+            text = _("%(change)s: %(clocks)s.") % {"change": change, "clocks": "; ".join(parts)}
+        else:
+            text = _("%(change)s.") % {"change": change}
+        _note(ticket, text)
+
+
+def sla_on_ticket_change(*, actor: Actor | None, ticket: Ticket, at: datetime) -> None:
+    """Match the SLA policy again after ``ticket``'s category, subcategory or priority
+    changed (``ticket`` locked and already saved with the new values).
+
+    Nothing happens when the same policy still matches. Otherwise, at ``at``:
+
+    - a running or paused clock takes the new policy's budget and warning for its
+      metric and keeps the business time it has used (``consumed`` plus its current
+      run, counted in its old calendar; the rest counts in the new policy's calendar).
+      Its generation changes and its timers are cancelled; a running clock gets a new
+      run with what is left (none left: it breaches now, escalated as the new policy
+      says), a paused one stays paused with the new budget;
+    - a running or paused clock whose metric the new policy has no target for (or every
+      one, when no policy matches any more) stops counting: "cancelled";
+    - a metric the new policy has and the ticket has no clock for (or a cancelled one)
+      gets a clock counting business time from the ticket's opening
+      (``ticket.created_at``) to ``at``, minus nothing: time spent waiting for the
+      customer counts too, the ticket had no clock to pause then. First response only
+      while the customer has had no answer (status "new", no public reply went out);
+      resolution unless the ticket is resolved. Waiting for the customer, it starts
+      paused;
+    - met and breached clocks are history: unchanged. So is a running clock already past
+      its due moment (its breach timer has not fired yet): it breaches at that moment,
+      escalated as the old policy says, as its timer would have done.
+
+    ``ticket.sla_policy`` is updated and the ticket's SLA columns synced; each clock
+    touched gets a "retargeted" or "cancelled" event, the ticket an internal note and
+    the audit log the change (``{"sla_policy": [old name, new name]}``).
+    """
+    new = sla_policy_for(ticket)
+    if (new.pk if new else None) == ticket.sla_policy_id:
+        return
+    old = ticket.sla_policy
+    clocks = _clocks(ticket)
+    by_metric = {clock.metric: clock for clock in clocks}
+    budgets = _policy_budgets(new)
+    calendar_id = _policy_calendar_id(new, ticket) if new is not None else None
+    specs = ClockSpecs()
+    changed: list[SlaClock] = []
+    overdue: list[SlaClock] = []
+    for metric in SlaMetric.values:
+        clock = by_metric.get(metric)
+        budget = budgets.get(metric)
+        late = False
+        if (
+            clock is not None
+            and clock.state == RUNNING
+            and clock.due_at is not None
+            and at >= clock.due_at
+        ):
+            # Overdue already (its breach timer has not fired yet): it breached under
+            # the old policy, and that is history.
+            _breach(clock, clock.due_at)
+            continue
+        if clock is not None and clock.state in (RUNNING, PAUSED):
+            if new is None or budget is None:
+                _cancel(clock, specs.of(clock), at)
+            else:
+                late = _retarget(clock, specs, new, calendar_id, budget, at)
+        elif (
+            new is not None
+            and budget is not None
+            and (clock is None or clock.state == CANCELLED)
+            and _metric_pending(ticket, metric)
+        ):
+            clock, late = _start_late(ticket, clock, metric, specs, new, calendar_id, budget, at)
+            if metric not in by_metric:
+                clocks.append(clock)
+        else:
+            continue
+        changed.append(clock)
+        if late:
+            overdue.append(clock)
+        TicketSlaEvent.objects.create(
+            ticket=ticket,
+            clock=clock,
+            kind=SlaEventKind.CANCELLED if clock.state == CANCELLED else SlaEventKind.RETARGETED,
+            at=at,
+            generation=clock.generation,
+        )
+    ticket.sla_policy = new
+    ticket.save(update_fields=["sla_policy", "updated_at"])
+    _retarget_note(ticket, old, new, changed)
+    audit_record(
+        actor=actor or system_actor(ticket),
+        action=AuditLog.Action.UPDATE,
+        object_type="tickets.ticket",
+        object_id=ticket.pk,
+        changes={"sla_policy": [old.name if old else None, new.name if new else None]},
+    )
+    for clock in overdue:
+        _breach(clock, at)
+    ticket_sla_sync(ticket, clocks)

@@ -3,8 +3,9 @@
 The customer has written on WhatsApp (the phone simulator) and calls. The agent opens
 "Guided call" and is walked through the playbook step by step: the greeting with the
 provider's and the agent's names, technical or administrative, finding the customer by
-phone, confirming phone and e-mail, the ticket, the five key questions, the four
-validations against the real demo OLT (snmpsim over SNMP) and real ICMP to the CPE, the
+name (two customers are called so: the agent clicks the one with the service), confirming
+phone and e-mail, the ticket, the five key questions, the four validations against the
+real demo OLT (snmpsim over SNMP) and real ICMP to the CPE, the
 advice step (a required item left open is refused until a reason is written), the
 technical visit within 24-48 business hours, the ticket number sent on WhatsApp, the
 NPS survey, and the closing. The ticket number and the survey arrive on the simulator,
@@ -13,6 +14,7 @@ and the customer answers the survey with two taps.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -110,6 +112,10 @@ def isp(live_server: Any, transactional_db: None, olt: SnmpSimulator) -> Isp:
         started_on=date(2025, 2, 1),
         installation_address_id=address.pk,
     )
+    # A namesake without a service: the search by name offers both.
+    customer_create(
+        actor=actor, first_name="Carmen", last_name="Ruiz", phones=[{"raw": "+52 55 8765 4321"}]
+    )
     # The good Huawei ONU (10 Mbps in use) and a CPE that answers ping (this machine).
     demo_network_seed(organization=organization, port=olt.port)
     base_url = str(live_server)
@@ -174,6 +180,13 @@ class Panel:
         self._posting(lambda: row.get_by_role("button").click(), timeout=timeout)
         expect(self.root.locator(f"li[data-action={action}] .help")).to_be_visible()
 
+    def pick(self, action: str, label: str) -> None:
+        """Click the candidate of ``action`` whose button says ``label``."""
+        candidates = self.root.locator(f"li[data-action={action}] .playbook-candidates")
+        button = candidates.get_by_role("button", name=re.compile(re.escape(label)))
+        self._posting(lambda: button.click())
+        expect(self.root.locator(f"li[data-action={action}] .playbook-candidates")).to_have_count(0)
+
     def press(self, name: str) -> None:
         self._posting(lambda: self.root.get_by_role("button", name=name).click())
 
@@ -211,10 +224,14 @@ def test_the_full_process_2_call_from_greeting_to_ticket_number_and_nps(
     screenshot("01-greeting")
     panel.complete("identificacion")
 
-    # PASO 2: found by phone; phone and e-mail confirmed.
-    panel.answer("busqueda", "55 1234 5678")
+    # PASO 2: two customers are called Carmen Ruiz: the agent picks the one with the
+    # service WM-1001; phone and e-mail confirmed.
+    panel.answer("busqueda", CUSTOMER)
     panel.act("identify_customer")
+    expect(panel.root.locator(".playbook-candidate")).to_have_count(2)
+    panel.pick("identify_customer", "WM-1001")
     expect(panel.root.locator("li[data-action=identify_customer]")).to_contain_text(CUSTOMER)
+    assert PlaybookRun.objects.get().customer_id == isp.customer.pk
     panel.answer("telefono_vigente", "yes", choose=True)
     panel.answer("correo_vigente", "yes", choose=True)
     panel.act("confirm_contact")

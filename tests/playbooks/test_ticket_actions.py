@@ -505,7 +505,12 @@ def test_another_organizations_customer_is_never_found(call: Call) -> None:
     # Nor by its id.
     call.answer(run, caller=f"#{call.outsider_customer.pk}")
     by_id = call.act(run, "identify_customer")
-    assert by_id.status == "failed"
+    assert status_of(by_id) == (
+        "failed",
+        f"Customer #{call.outsider_customer.pk} is not among your customers. Search again by "
+        "the customer's name, phone or service ID.",
+    )
+    assert by_id.data == {"query": f"#{call.outsider_customer.pk}", "candidates": []}
     run.refresh_from_db()
     assert run.customer_id is None
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("runs/<int:run_id>/answer/", views.answer_view, name="answer"),
     path("runs/<int:run_id>/check/", views.check_view, name="check"),
     path("runs/<int:run_id>/action/", views.action_view, name="action"),
+    path("runs/<int:run_id>/pick/", views.pick_view, name="pick"),
     path("runs/<int:run_id>/complete/", views.complete_view, name="complete"),
     path("runs/<int:run_id>/finish/", views.finish_view, name="finish"),
     path("runs/<int:run_id>/skip/", views.skip_view, name="skip"),

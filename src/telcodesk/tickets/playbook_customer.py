@@ -115,6 +115,16 @@ def identify_customer_action(context: ActionContext) -> ActionResult:
                 _("Customer found: %(name)s.") % {"name": picked.display_name},
                 matched_on="candidate",
             )
+        return ActionResult(
+            ok=False,
+            message=_(
+                "Customer %(query)s is not among your customers. Search again by the "
+                "customer's name, phone or service ID."
+            )
+            % {"query": query},
+            facts={"customer_found": False},
+            data={"query": query, "candidates": []},
+        )
     hits = customer_search(actor=actor, query=query, limit=CANDIDATES_SHOWN + 1)
     exact = [hit for hit in hits if hit.matched_on != "name"]
     chosen = exact or hits

@@ -32,6 +32,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # The tests open a second page (the phone or mailbox simulator) beside the console;
+    # Chromium would throttle the page behind to about one animation frame a second, and
+    # Playwright waits for frames before it clicks.
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "e2e"
 VIEWPORT = {"width": 1440, "height": 900}

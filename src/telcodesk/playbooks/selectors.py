@@ -9,16 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.utils.translation import gettext as _
 
 from telcodesk.core.errors import NotFound
 from telcodesk.core.tenancy import Actor
-from telcodesk.customers.models import Customer
+from telcodesk.customers.models import Address, Customer, Subscription
+from telcodesk.customers.selectors import customers_visible
 from telcodesk.playbooks.actions import playbook_action
 from telcodesk.playbooks.answers import answer_display
 from telcodesk.playbooks.flow import may_end_after, step_next
 from telcodesk.playbooks.models import (
+    ActionStatus,
     ItemKind,
     ItemStatus,
     Playbook,
@@ -355,3 +357,88 @@ def run_state(*, actor: Actor, run: PlaybookRun) -> RunState:
 
 def item_kind_label(kind: str) -> str:
     return str(ItemKind(kind).label) if kind in ItemKind.values else kind
+
+
+# --- customers an action offers to pick ------------------------------------------------------
+
+# Actions whose refusal may list customers in ``data.candidates`` ([{id, name,
+# matched_on}]) and that take "#<id>" in a question to pick one: the action's name ->
+# its param naming that question. The panel offers the candidates as buttons.
+CUSTOMER_PICK_ACTIONS = {"identify_customer": "question"}
+
+
+@dataclass(frozen=True)
+class CustomerCandidate:
+    """A customer an action's refusal offers to pick (a button in the panel)."""
+
+    id: int
+    name: str
+    matched_on: str  # what matched: "phone", "name", ... (customers.search's keys)
+    service_id: str  # their first service, "" if none
+    place: str  # the city of their address (installation first), else the address
+
+
+def _offered(row: ActionRow) -> list[dict[str, Any]]:
+    """The candidates the last (failed) result of ``row`` lists, as the action stored them."""
+    last = row.last
+    if (
+        row.spec.action not in CUSTOMER_PICK_ACTIONS
+        or last is None
+        or last.status != ActionStatus.FAILED
+        or not isinstance(last.data, dict)
+    ):
+        return []
+    candidates = last.data.get("candidates")
+    if not isinstance(candidates, list):
+        return []
+    return [c for c in candidates if isinstance(c, dict) and isinstance(c.get("id"), int)]
+
+
+def run_candidates(*, actor: Actor, state: RunState) -> dict[str, list[CustomerCandidate]]:
+    """The customers each action of the current step offers, by action key: only those
+    the actor sees, with their first service ID and city (one query for all)."""
+    if state.current is None or not actor.can("customer.view"):
+        return {}
+    offered = {row.key: _offered(row) for row in state.current.actions}
+    offered = {key: candidates for key, candidates in offered.items() if candidates}
+    if not offered:
+        return {}
+    ids = {candidate["id"] for candidates in offered.values() for candidate in candidates}
+    addresses = Address.objects.filter(customer=OuterRef("pk")).order_by(
+        Case(
+            When(purpose=Address.Purpose.INSTALLATION, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+        "id",
+    )
+    details = {
+        pk: (service_id or "", city or one_line or "")
+        for pk, service_id, city, one_line in customers_visible(actor=actor)
+        .filter(pk__in=ids)
+        .annotate(
+            first_service=Subquery(
+                Subscription.objects.filter(customer=OuterRef("pk"))
+                .order_by("id")
+                .values("service_id")[:1]
+            ),
+            city=Subquery(addresses.exclude(city="").values("city")[:1]),
+            address=Subquery(addresses.exclude(one_line="").values("one_line")[:1]),
+        )
+        .values_list("pk", "first_service", "city", "address")
+    }
+    return {
+        key: [
+            CustomerCandidate(
+                id=candidate["id"],
+                name=str(candidate.get("name", "")),
+                matched_on=str(candidate.get("matched_on", "")),
+                service_id=details[candidate["id"]][0],
+                place=details[candidate["id"]][1],
+            )
+            for candidate in candidates
+            # Gone from the actor's customers since (e.g. a reseller's assignment ended).
+            if candidate["id"] in details
+        ]
+        for key, candidates in offered.items()
+    }

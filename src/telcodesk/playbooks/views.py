@@ -11,14 +11,12 @@ a write redirects to the run page (or renders it with the refusal, 422).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.db import transaction
-from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,105 +26,31 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from telcodesk.core.errors import DomainError, NotFound, ValidationFailed
 from telcodesk.core.tenancy import Actor
-from telcodesk.customers.models import Address, Customer, Subscription
+from telcodesk.customers.models import Customer
 from telcodesk.customers.selectors import customers_visible
 from telcodesk.customers.views import MATCH_LABELS, console_view
 from telcodesk.playbooks import adherence, selectors, services
-from telcodesk.playbooks.models import ActionStatus, PlaybookRun
+from telcodesk.playbooks.models import PlaybookRun
 from telcodesk.playbooks.permissions import SUPERVISE_PERMISSION, VIEW_PERMISSION, WORK_PERMISSION
-from telcodesk.playbooks.selectors import ActionRow, RunState
-from telcodesk.playbooks.services.engine import require_running
+from telcodesk.playbooks.selectors import CustomerCandidate, RunState
 
 SKIP_PREFIX = "skip__"
 ADHERENCE_DEFAULT_DAYS = 30
-# Actions whose refusal may list customers in ``data.candidates`` ([{id, name,
-# matched_on}]) and that take "#<id>" in a question to pick one: the action's name ->
-# its param naming that question. The panel offers the candidates as buttons.
-CUSTOMER_PICK_ACTIONS = {"identify_customer": "question"}
 
 
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
-@dataclass(frozen=True)
-class CandidateRow:
-    """A customer an action's refusal offers to pick (a button in the panel)."""
-
-    id: int
-    name: str
-    matched_on: str  # translated: "phone", "name", ...
-    service_id: str  # their first service, "" if none
-    place: str  # the city of their address (installation first), else the address
-
-
-def _offered(row: ActionRow) -> list[dict[str, Any]]:
-    """The candidates the last (failed) result of ``row`` lists, as the action stored them."""
-    last = row.last
-    if (
-        row.spec.action not in CUSTOMER_PICK_ACTIONS
-        or last is None
-        or last.status != ActionStatus.FAILED
-        or not isinstance(last.data, dict)
-    ):
-        return []
-    candidates = last.data.get("candidates")
-    if not isinstance(candidates, list):
-        return []
-    return [c for c in candidates if isinstance(c, dict) and isinstance(c.get("id"), int)]
-
-
-def _candidate_rows(actor: Actor, state: RunState) -> dict[str, list[CandidateRow]]:
-    """The customers each action of the current step offers, by action key: only those
-    the actor sees, with their first service ID and city (one query for all)."""
-    if state.current is None or not actor.can("customer.view"):
-        return {}
-    offered = {row.key: _offered(row) for row in state.current.actions}
-    offered = {key: candidates for key, candidates in offered.items() if candidates}
-    if not offered:
-        return {}
-    ids = {candidate["id"] for candidates in offered.values() for candidate in candidates}
-    addresses = Address.objects.filter(customer=OuterRef("pk")).order_by(
-        Case(
-            When(purpose=Address.Purpose.INSTALLATION, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        ),
-        "id",
-    )
-    details = {
-        pk: (service_id or "", city or one_line or "")
-        for pk, service_id, city, one_line in customers_visible(actor=actor)
-        .filter(pk__in=ids)
-        .annotate(
-            first_service=Subquery(
-                Subscription.objects.filter(customer=OuterRef("pk"))
-                .order_by("id")
-                .values("service_id")[:1]
-            ),
-            city=Subquery(addresses.exclude(city="").values("city")[:1]),
-            address=Subquery(addresses.exclude(one_line="").values("one_line")[:1]),
-        )
-        .values_list("pk", "first_service", "city", "address")
+def _candidate_rows(actor: Actor, state: RunState) -> dict[str, list[CustomerCandidate]]:
+    """The customers each action of the current step offers, what matched translated."""
+    return {
+        key: [
+            replace(row, matched_on=str(MATCH_LABELS.get(row.matched_on, row.matched_on)))
+            for row in rows
+        ]
+        for key, rows in selectors.run_candidates(actor=actor, state=state).items()
     }
-    rows: dict[str, list[CandidateRow]] = {}
-    for key, candidates in offered.items():
-        rows[key] = []
-        for candidate in candidates:
-            if candidate["id"] not in details:
-                continue  # no longer the actor's (e.g. a reseller's assignment ended)
-            matched_on = str(candidate.get("matched_on", ""))
-            service_id, place = details[candidate["id"]]
-            rows[key].append(
-                CandidateRow(
-                    id=candidate["id"],
-                    name=str(candidate.get("name", "")),
-                    matched_on=str(MATCH_LABELS.get(matched_on, matched_on)),
-                    service_id=service_id,
-                    place=place,
-                )
-            )
-    return rows
 
 
 def _panel_context(
@@ -265,28 +189,6 @@ def action_view(request: HttpRequest, actor: Actor, run_id: int) -> HttpResponse
     return _after_write(request, actor, run, notice=record.message)
 
 
-def _candidate_pick(
-    actor: Actor, run: PlaybookRun, action_key: str, raw_id: str
-) -> tuple[str, int]:
-    """The question to answer "#<id>" and the customer's id, for picking ``raw_id`` among the
-    candidates the action ``action_key`` offers now; refused (nothing written) when the
-    run is over or the panel does not offer that customer."""
-    state = selectors.run_state(actor=actor, run=run)
-    if state.current is None:
-        require_running(state.run)
-    rows = state.current.actions if state.current else []
-    row = next((row for row in rows if row.key == action_key), None)
-    customer_id = _int(raw_id)
-    offered = _candidate_rows(actor, state).get(action_key, [])
-    if row is None or customer_id is None or customer_id not in {c.id for c in offered}:
-        message = _(
-            "That customer is not among the ones found for this call. Search again by "
-            "name, phone or service ID."
-        )
-        raise ValidationFailed(message, details={action_key or "action": [message]})
-    return str(row.spec.params.get(CUSTOMER_PICK_ACTIONS[row.spec.action], "")), customer_id
-
-
 @require_POST
 @console_view
 def pick_view(request: HttpRequest, actor: Actor, run_id: int) -> HttpResponse:
@@ -295,13 +197,9 @@ def pick_view(request: HttpRequest, actor: Actor, run_id: int) -> HttpResponse:
     action_key = request.POST.get("action", "")
     raw_id = request.POST.get("customer", "")
     try:
-        actor.require(WORK_PERMISSION)
-        question_key, customer_id = _candidate_pick(actor, run, action_key, raw_id)
-        with transaction.atomic():  # a refused action leaves the answer as it was
-            services.run_answer(
-                actor=actor, run=run, question_key=question_key, raw_value=f"#{customer_id}"
-            )
-            record = services.run_action(actor=actor, run=run, action_key=action_key)
+        record = services.run_candidate_pick(
+            actor=actor, run=run, action_key=action_key, customer_id=_int(raw_id)
+        )
     except DomainError as error:
         return _refused(request, actor, run, error)
     if record.status == "failed":

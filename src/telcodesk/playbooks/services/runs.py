@@ -37,6 +37,7 @@ from telcodesk.playbooks.models import (
 )
 from telcodesk.playbooks.pack_spec import PlaybookSpec
 from telcodesk.playbooks.permissions import WORK_PERMISSION
+from telcodesk.playbooks.selectors import CUSTOMER_PICK_ACTIONS, run_candidates, run_state
 from telcodesk.playbooks.services.engine import (
     REASON_MAX_LENGTH,
     action_execute,
@@ -392,3 +393,29 @@ def run_abandon(
         require_running(locked)
         run_close(locked, status=RunStatus.ABANDONED, now=now, reason=text)
     return locked
+
+
+def run_candidate_pick(
+    *, actor: Actor, run: PlaybookRun, action_key: str, customer_id: int | None
+) -> RunAction:
+    """Pick one of the customers the action ``action_key`` offers now (a candidate's
+    button): answer its question "#<id>" and run it again, in one transaction (a refused
+    action leaves the answer as it was). Refused, with nothing written, when the run is
+    over or the action does not offer that customer."""
+    actor.require(WORK_PERMISSION)
+    state = run_state(actor=actor, run=run)
+    if state.current is None:
+        require_running(state.run)
+    rows = state.current.actions if state.current else []
+    row = next((row for row in rows if row.key == action_key), None)
+    offered = run_candidates(actor=actor, state=state).get(action_key, [])
+    if row is None or customer_id is None or customer_id not in {c.id for c in offered}:
+        message = _(
+            "That customer is not among the ones found for this call. Search again by "
+            "name, phone or service ID."
+        )
+        raise ValidationFailed(message, details={action_key or "action": [message]})
+    question_key = str(row.spec.params.get(CUSTOMER_PICK_ACTIONS[row.spec.action], ""))
+    with transaction.atomic():
+        run_answer(actor=actor, run=run, question_key=question_key, raw_value=f"#{customer_id}")
+        return run_action(actor=actor, run=run, action_key=action_key)

@@ -253,19 +253,27 @@ def _meet(clock: SlaClock, spec: CalendarSpec, at: datetime) -> None:
     clock.save()
 
 
+def _stop_counting(
+    clock: SlaClock, spec: CalendarSpec, at: datetime, *, state: str, paused_at: datetime | None
+) -> None:
+    """The clock keeps the business time used up to ``at`` and stops running (paused or
+    cancelled): no due moment, no timers."""
+    clock.consumed = clock_used(clock, spec, at)
+    clock.running_since = None
+    clock.paused_at = paused_at
+    clock.state = state
+    clock.due_at = None
+    clock.warn_at = None
+    _timers_cancel(clock)
+    clock.save()
+
+
 def _pause(clock: SlaClock, spec: CalendarSpec, at: datetime) -> None:
     if clock.due_at is not None and at >= clock.due_at:
         # Overdue already (its breach timer has not fired yet): it breached, no pause.
         _breach(clock, clock.due_at)
         return
-    clock.consumed = clock_used(clock, spec, at)
-    clock.running_since = None
-    clock.paused_at = at
-    clock.state = PAUSED
-    clock.due_at = None
-    clock.warn_at = None
-    _timers_cancel(clock)
-    clock.save()
+    _stop_counting(clock, spec, at, state=PAUSED, paused_at=at)
 
 
 def _resume(clock: SlaClock, spec: CalendarSpec, at: datetime) -> None:
@@ -520,14 +528,7 @@ def _metric_pending(ticket: Ticket, metric: str) -> bool:
 
 def _cancel(clock: SlaClock, spec: CalendarSpec, at: datetime) -> None:
     """The clock stops counting at ``at``: its metric has no target any more."""
-    clock.consumed = clock_used(clock, spec, at)
-    clock.state = CANCELLED
-    clock.running_since = None
-    clock.paused_at = None
-    clock.due_at = None
-    clock.warn_at = None
-    _timers_cancel(clock)
-    clock.save()
+    _stop_counting(clock, spec, at, state=CANCELLED, paused_at=None)
 
 
 def _target(clock: SlaClock, policy: SlaPolicy, calendar_id: int | None, budget: timedelta) -> None:
